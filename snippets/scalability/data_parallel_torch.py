@@ -50,7 +50,7 @@ from common.outputs import output_dir
 WORKER_COUNTS = (1, 2)
 batch_size = 64  # per worker: the global batch grows with the workers (weak scaling)
 WARMUP_STEPS = 5
-TIMED_STEPS = 100
+TIMED_STEPS = 200
 
 
 def free_port() -> int:
