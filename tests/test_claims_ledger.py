@@ -1,0 +1,286 @@
+"""Checks on the claims ledger and the prose pages that cite it.
+
+The ledger (docs/claims.md) must carry every claim ID from the shared claims
+list, each with an anchor and a link to the page that tests it; every link
+from the prose pages to another docs page must point at a file that exists;
+the prose pages may include only generated fragments that the build writes,
+and may not state measured figures by hand.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+DOCS = REPO / "docs"
+CLAIMS_SOURCE = Path("/work/shared/CLAIMS.md")
+LEDGER = DOCS / "claims.md"
+
+# The prose pages this test guards.
+PROSE_PAGES = [
+    "index.md",
+    "origins.md",
+    "community.md",
+    "case-studies.md",
+    "future.md",
+    "choose.md",
+    "takeaways.md",
+    "claims.md",
+]
+
+# Which page tests which claim (the site's layout; see docs/claims.md).
+EXPECTED_HOME = {
+    "C01": {"graphs.md"},
+    "C02": {"speed.md"},
+    "C03": {"speed.md", "graphs.md"},
+    "C04": {"ease-of-use.md"},
+    "C05": {"debugging.md"},
+    "C06": {"ecosystem.md"},
+    "C07": {"speed.md"},
+    "C08": {"speed.md"},
+    "C09": {"speed.md"},
+    "C10": {"scalability.md"},
+    "C11": {"deployment.md"},
+    "C12": {"ecosystem.md"},
+    "C13": {"deployment.md", "scalability.md"},
+    "C14": {"ease-of-use.md"},
+    "C15": {"ecosystem.md"},
+    "C16": {"speed.md", "scalability.md"},
+    "C17": {"origins.md"},
+    "C18": {"community.md"},
+    "C19": {"speed.md"},
+    "C20": {"future.md"},
+}
+
+# Claims whose verdict the build measures: each needs its generated fragment.
+MEASURED = ["C02", "C03", "C07", "C08", "C09", "C16", "C19"]
+
+# Generated fragments other parts of the build write. pymdownx.snippets runs
+# with check_paths, so an include outside this list would fail the build.
+ALLOWED_FRAGMENTS = {
+    "docs/generated/bench/summary.md",
+    "docs/generated/codestats/ease_of_use.md",
+    "docs/generated/build_info.md",
+    *(f"docs/generated/bench/verdict_{cid.lower()}.md" for cid in MEASURED),
+}
+
+LINK_RE = re.compile(r"\]\(([^)\s]+)\)")
+INCLUDE_RE = re.compile(r'^\s*--8<--\s+"([^"]+)"\s*$', re.MULTILINE)
+ANCHOR_RE = re.compile(r"\{[^}]*#([A-Za-z0-9_-]+)[^}]*\}")
+
+
+def claim_ids_from_source(text: str) -> list[str]:
+    """IDs in the first column of the shared claims table, in order."""
+    return re.findall(r"^\|\s*(C\d{2})\s*\|", text, flags=re.MULTILINE)
+
+
+def ledger_rows(text: str) -> dict[str, str]:
+    """Map claim ID -> its row in the ledger table."""
+    rows = {}
+    for line in text.splitlines():
+        m = re.match(r"^\|\s*\[(C\d{2})\]\(#c\d{2}\)\s*\|", line)
+        if m:
+            rows[m.group(1)] = line
+    return rows
+
+
+def anchors_in(text: str) -> set[str]:
+    """attr_list ids ({#id}) and HTML ids (id="...") defined in a page."""
+    found = set(ANCHOR_RE.findall(text))
+    found |= set(re.findall(r'\bid="([^"]+)"', text))
+    return found
+
+
+def heading_slug(title: str) -> str:
+    """The id Python-Markdown's toc gives a heading without an explicit one."""
+    slug = re.sub(r"[^\w\s-]", "", title).strip().lower()
+    return re.sub(r"[-\s]+", "-", slug)
+
+
+def page_anchors(text: str) -> set[str]:
+    """Explicit ids plus the automatic ids of headings without one."""
+    found = anchors_in(text)
+    text = re.sub(r"^```.*?^```", "", text, flags=re.MULTILINE | re.DOTALL)
+    for title in re.findall(r"^#{1,6}\s+(.+?)\s*$", text, flags=re.MULTILINE):
+        if not ANCHOR_RE.search(title):
+            found.add(heading_slug(title))
+    return found
+
+
+def doc_links(text: str) -> list[tuple[str, str]]:
+    """(page, fragment) for each relative link to a .md page."""
+    out = []
+    for target in LINK_RE.findall(text):
+        if re.match(r"^[a-z][a-z0-9+.-]*:", target):  # http:, https:, mailto:
+            continue
+        page, _, frag = target.partition("#")
+        if page.endswith(".md"):
+            out.append((page, frag))
+    return out
+
+
+def strip_non_prose(text: str) -> str:
+    """Drop fenced code, include lines, link targets and inline code."""
+    text = re.sub(r"^```.*?^```", "", text, flags=re.MULTILINE | re.DOTALL)
+    text = INCLUDE_RE.sub("", text)
+    text = re.sub(r"\]\([^)]*\)", "]", text)
+    text = re.sub(r"`[^`]*`", "", text)
+    return text
+
+
+@pytest.fixture(scope="module")
+def source_ids() -> list[str]:
+    if not CLAIMS_SOURCE.is_file():
+        pytest.skip(f"{CLAIMS_SOURCE} is missing: the shared claims list is not on this machine")
+    ids = claim_ids_from_source(CLAIMS_SOURCE.read_text(encoding="utf-8"))
+    assert ids, f"no claim IDs parsed from {CLAIMS_SOURCE}"
+    return ids
+
+
+@pytest.fixture(scope="module")
+def ledger_text() -> str:
+    assert LEDGER.is_file(), "docs/claims.md is missing"
+    return LEDGER.read_text(encoding="utf-8")
+
+
+def test_parsers_on_sample():
+    """The helpers find what they should, and only that."""
+    sample = (
+        "| ID | Claim |\n|----|----|\n| C01 | a |\n| C02 | b |\n"
+        "| [C03](#c03) | x | [Speed](speed.md#c03) |\n"
+        "### C03 {#c03}\n<a id=\"top\"></a>\n"
+        "[ext](https://example.org/a.md) [local](graphs.md#c01) [self](#c03)\n"
+        '--8<-- "docs/generated/build_info.md"\n'
+    )
+    assert claim_ids_from_source(sample) == ["C01", "C02"]
+    assert list(ledger_rows(sample)) == ["C03"]
+    assert {"c03", "top"} <= anchors_in(sample)
+    assert doc_links(sample) == [("speed.md", "c03"), ("graphs.md", "c01")]
+    assert INCLUDE_RE.findall(sample) == ["docs/generated/build_info.md"]
+    assert "build_info" not in strip_non_prose(sample)
+
+
+def test_source_has_twenty_claims(source_ids):
+    assert source_ids == [f"C{i:02d}" for i in range(1, 21)]
+
+
+def test_every_claim_has_row_anchor_and_page_link(source_ids, ledger_text):
+    rows = ledger_rows(ledger_text)
+    anchors = anchors_in(ledger_text)
+    for cid in source_ids:
+        assert cid in rows, f"{cid} has no row in the ledger table"
+        assert cid.lower() in anchors, f"{cid} has no {{#{cid.lower()}}} anchor in docs/claims.md"
+        pages = {page for page, _ in doc_links(rows[cid])}
+        assert pages, f"{cid}'s row links to no docs page"
+        for page in pages:
+            assert (DOCS / page).is_file(), f"{cid} links to docs/{page}, which does not exist"
+        expected = EXPECTED_HOME[cid]
+        assert expected <= pages, f"{cid} should link to {sorted(expected)}, links to {sorted(pages)}"
+
+
+def test_ledger_paraphrases_not_copies(source_ids, ledger_text):
+    """The ledger's claim text is reworded, not pasted from CLAIMS.md."""
+    source_rows = {}
+    for line in CLAIMS_SOURCE.read_text(encoding="utf-8").splitlines():
+        m = re.match(r"^\|\s*(C\d{2})\s*\|([^|]+)\|", line)
+        if m:
+            source_rows[m.group(1)] = m.group(2).strip()
+    rows = ledger_rows(ledger_text)
+    for cid in source_ids:
+        ledger_claim = rows[cid].split("|")[2].strip()
+        assert ledger_claim != source_rows[cid], f"{cid}: claim text copied verbatim"
+
+
+def test_measured_claims_include_their_verdict_fragment(ledger_text):
+    sections = re.split(r"^### ", ledger_text, flags=re.MULTILINE)
+    by_id = {s[:3]: s for s in sections if re.match(r"C\d{2}", s)}
+    for cid in MEASURED:
+        fragment = f"docs/generated/bench/verdict_{cid.lower()}.md"
+        assert cid in by_id, f"no ### {cid} section"
+        assert fragment in INCLUDE_RE.findall(by_id[cid]), f"### {cid} does not include {fragment}"
+    for cid, section in by_id.items():
+        if cid in MEASURED:
+            continue
+        body = re.sub(r"\s+", " ", section)
+        assert re.search(r"\*\*[^*]+\*\*", body), f"### {cid} states no verdict in bold"
+
+
+@pytest.mark.parametrize("page", PROSE_PAGES)
+def test_prose_page_links_exist(page):
+    path = DOCS / page
+    if not path.is_file():
+        pytest.fail(f"docs/{page} is missing")
+    text = path.read_text(encoding="utf-8")
+    for target, frag in doc_links(text):
+        assert (DOCS / target).is_file(), f"docs/{page} links to docs/{target}, which does not exist"
+    own = page_anchors(text)
+    for target in re.findall(r"\]\(#([^)\s]+)\)", text):
+        assert target in own, f"docs/{page} links to #{target}, which it does not define"
+
+
+@pytest.mark.parametrize("page", PROSE_PAGES)
+def test_linked_anchors_exist_on_target_pages(page):
+    """A link like speed.md#c07 needs a c07 anchor on speed.md."""
+    text = (DOCS / page).read_text(encoding="utf-8")
+    missing = []
+    for target, frag in doc_links(text):
+        target_path = DOCS / target
+        if frag and target_path.is_file():
+            if frag not in page_anchors(target_path.read_text(encoding="utf-8")):
+                missing.append(f"{target}#{frag}")
+    assert not missing, f"docs/{page} links to anchors that do not exist: {sorted(set(missing))}"
+
+
+@pytest.mark.parametrize("page", PROSE_PAGES)
+def test_prose_includes_only_known_fragments(page):
+    text = (DOCS / page).read_text(encoding="utf-8")
+    for inc in INCLUDE_RE.findall(text):
+        assert inc in ALLOWED_FRAGMENTS, f"docs/{page} includes {inc}, which the build does not write"
+
+
+# Figures a reader could mistake for a measurement of this build.
+MEASURED_LOOKING = re.compile(
+    r"\b\d+(?:[.,]\d+)?\s*(?:%|percent|ms|µs|us|s/step|MB|GB|MiB|GiB|GFLOP/?s?|TFLOP/?s?|"
+    r"samples/s|steps/s|[x×]\s+(?:faster|slower|more|less))",
+    flags=re.IGNORECASE,
+)
+
+
+@pytest.mark.parametrize("page", PROSE_PAGES)
+def test_no_typed_measurements(page):
+    text = strip_non_prose((DOCS / page).read_text(encoding="utf-8"))
+    hits = MEASURED_LOOKING.findall(text)
+    assert not hits, f"docs/{page} types figures by hand: {hits}; include a generated fragment instead"
+
+
+def test_typed_measurement_detector_catches_examples():
+    assert MEASURED_LOOKING.search("PyTorch took 12.5 ms per step")
+    assert MEASURED_LOOKING.search("about 30% faster")
+    assert MEASURED_LOOKING.search("TF is 1.4x faster")
+    assert not MEASURED_LOOKING.search("TensorFlow 2.0 (2019) and PyTorch 2.13")
+
+
+def test_speed_statements_come_with_fragments():
+    """Pages that talk about speed, memory or code size include evidence."""
+    for page in ["choose.md", "takeaways.md"]:
+        text = (DOCS / page).read_text(encoding="utf-8")
+        includes = set(INCLUDE_RE.findall(text))
+        assert "docs/generated/bench/summary.md" in includes, f"docs/{page} lacks the benchmark summary"
+        assert "docs/generated/codestats/ease_of_use.md" in includes, f"docs/{page} lacks the code counts"
+        assert "speed.md" in {p for p, _ in doc_links(text)}, f"docs/{page} does not link the speed page"
+
+
+def test_home_links_every_section():
+    text = (DOCS / "index.md").read_text(encoding="utf-8")
+    linked = {page for page, _ in doc_links(text)}
+    sections = {
+        "origins.md", "graphs.md", "ease-of-use.md", "debugging.md", "speed.md",
+        "method.md", "scalability.md", "deployment.md", "ecosystem.md",
+        "community.md", "case-studies.md", "future.md", "choose.md",
+        "takeaways.md", "claims.md", "notebooks.md", "contributing.md",
+    }
+    assert sections <= linked, f"Home does not link {sorted(sections - linked)}"
+    assert "docs/generated/build_info.md" in INCLUDE_RE.findall(text)
