@@ -1,0 +1,153 @@
+"""The timed process: runs one (framework, configuration, repeat) and writes JSON.
+
+Started by the harness as ``python -m engine.bench.child SPEC.json OUT.json``
+in a fresh interpreter. It imports exactly one framework (through the
+workload snippet) and never the other one. Everything that keeps the
+comparison fair lives here, once, for both frameworks: the same warm-up, a
+device sync at every timing boundary, ``perf_counter_ns``, every sample kept.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import sys
+import time
+
+_PROCESS_START_NS = time.perf_counter_ns()
+
+
+def _rss_bytes() -> int | None:
+    """Current resident set size (a baseline; the peak comes from the parent's wait4)."""
+    try:
+        with open("/proc/self/status") as handle:
+            for line in handle:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def _nvml_process_memory() -> int | None:
+    """Device memory NVML attributes to this process (CUDA only, best effort)."""
+    try:
+        import pynvml
+
+        pynvml.nvmlInit()
+        handle = pynvml.nvmlDeviceGetHandleByIndex(0)
+        for proc in pynvml.nvmlDeviceGetComputeRunningProcesses(handle):
+            if proc.pid == os.getpid():
+                return int(proc.usedGpuMemory or 0)
+    except Exception:  # noqa: BLE001 - NVML is optional and often absent
+        return None
+    return None
+
+
+def _timed_loop(fn, sync, steps: int) -> list[int]:
+    samples = []
+    for _ in range(steps):
+        start = time.perf_counter_ns()
+        sync(fn())
+        samples.append(time.perf_counter_ns() - start)
+    return samples
+
+
+def run_train(spec: dict, work) -> dict:
+    t0 = time.perf_counter_ns()
+    model = work.build(spec["width"])
+    params = work.count_trainable_params(model)
+    if params != spec["expected_params"]:
+        raise AssertionError(f"{params} trainable parameters, expected {spec['expected_params']}")
+    X, y = work.make_batch(spec["batch_size"])
+    out_shape = tuple(work.to_numpy(model(X)).shape)
+    if out_shape != (spec["batch_size"], 10):
+        raise AssertionError(f"output shape {out_shape}, expected {(spec['batch_size'], 10)}")
+    train_step = work.make_train_step(model, spec["mode"])
+    build_ns = time.perf_counter_ns() - t0
+    rss_baseline = _rss_bytes()
+
+    start = time.perf_counter_ns()
+    loss_first = work.sync(train_step(X, y))  # includes tracing / compilation
+    first_ns = time.perf_counter_ns() - start
+    warm = [work.sync(train_step(X, y)) for _ in range(spec["warmup"] - 1)]
+    work.reset_memory_stats()
+    samples = _timed_loop(lambda: train_step(X, y), work.sync, spec["steps"])
+    loss_last = work.sync(train_step(X, y))
+    if not loss_last < loss_first:
+        raise AssertionError(f"loss did not fall: {loss_first:.4f} -> {loss_last:.4f}")
+    return {
+        "params": params,
+        "output_shape": list(out_shape),
+        "build_ns": build_ns,
+        "first_step_ns": first_ns,
+        "warmup_steps": 1 + len(warm),
+        "samples_ns": samples,
+        "loss_first": loss_first,
+        "loss_last": loss_last,
+        "rss_baseline_bytes": rss_baseline,
+        **work.memory_stats(),
+    }
+
+
+def run_infer(spec: dict, work) -> dict:
+    t0 = time.perf_counter_ns()
+    model = work.build(spec["width"])
+    X, _ = work.make_batch(spec["batch_size"])
+    predict = work.make_predict(model, spec["mode"])
+    build_ns = time.perf_counter_ns() - t0
+    rss_baseline = _rss_bytes()
+    start = time.perf_counter_ns()
+    work.to_numpy(predict(X))
+    first_ns = time.perf_counter_ns() - start
+    for _ in range(spec["warmup"] - 1):
+        work.to_numpy(predict(X))
+    samples = _timed_loop(lambda: predict(X), work.to_numpy, spec["steps"])
+    return {
+        "params": work.count_trainable_params(model),
+        "build_ns": build_ns,
+        "first_call_ns": first_ns,
+        "samples_ns": samples,
+        "rss_baseline_bytes": rss_baseline,
+    }
+
+
+def run_accuracy(spec: dict, work) -> dict:
+    return work.train_to_accuracy(
+        mode=spec["mode"], target=spec["target"], batch_size=spec["batch_size"],
+        max_epochs=spec["max_epochs"],
+    )
+
+
+def run_ceiling(spec: dict, work) -> dict:
+    return work.measure(matmul_size=spec["matmul_size"], copy_mb=spec["copy_mb"], repeats=spec["steps"])
+
+
+KINDS = {"train": run_train, "infer": run_infer, "accuracy": run_accuracy, "ceiling": run_ceiling}
+
+
+def main(spec_path: str, out_path: str) -> int:
+    with open(spec_path) as handle:
+        spec = json.load(handle)
+    t_import = time.perf_counter_ns()
+    work = importlib.import_module(spec["module"])  # imports one framework, only this one
+    import_ns = time.perf_counter_ns() - t_import
+    settings = work.configure(spec["threads"]) if hasattr(work, "configure") else {}
+    result = {
+        "settings": settings,
+        "interpreter_start_to_import_ns": t_import - _PROCESS_START_NS,
+        "import_ns": import_ns,
+        **KINDS[spec["kind"]](spec, work),
+    }
+    if settings.get("device") == "cuda":
+        result["nvml_process_bytes"] = _nvml_process_memory()
+    tmp = out_path + ".tmp"
+    with open(tmp, "w") as handle:
+        json.dump(result, handle)
+    os.replace(tmp, out_path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1], sys.argv[2]))

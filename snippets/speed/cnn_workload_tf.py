@@ -1,0 +1,134 @@
+"""The benchmark workload, TensorFlow side: the guide's CNN, a batch, one full training step.
+
+This file defines *what* is timed; the harness in ``scripts/engine/bench``
+decides *how* (fresh process, warm-up, sync, samples). The PyTorch twin is
+``cnn_workload_torch.py``: same section names, same variable names, same work.
+
+>>> configure(threads=1)["precision"]
+'float32'
+>>> model = build(width=1)
+>>> count_trainable_params(model)
+34826
+>>> X, y = make_batch(8)
+>>> tuple(model(X).shape)
+(8, 10)
+>>> train_step = make_train_step(model, "eager")
+>>> first = sync(train_step(X, y))
+>>> last = [sync(train_step(X, y)) for _ in range(5)][-1]
+>>> last < first  # the correctness gate: the loss falls on a fixed batch
+True
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# --8<-- [start:setup]
+import keras
+import tensorflow as tf
+
+from common.cnn_tf import build_model, count_trainable_params
+from common.data import synthetic_batch
+
+DEVICE = "cuda" if tf.config.list_physical_devices("GPU") else "cpu"
+MODES = ("eager", "function", "xla", "keras")
+
+
+def configure(threads: int) -> dict:
+    """Pin threads and precision so both frameworks do the same arithmetic."""
+    for gpu in tf.config.list_physical_devices("GPU"):
+        # Before any op: otherwise TF reserves nearly all device memory up front.
+        tf.config.experimental.set_memory_growth(gpu, True)
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    except RuntimeError:  # can only be set before TF initializes its runtime
+        pass
+    # fp32 everywhere; TF32 is on by default for TF on GPUs, so turn it off.
+    tf.config.experimental.enable_tensor_float_32_execution(False)
+    keras.mixed_precision.set_global_policy("float32")
+    return {
+        "precision": "float32",
+        "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
+        "inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads(),
+        "device": DEVICE,
+    }
+# --8<-- [end:setup]
+
+
+# --8<-- [start:model]
+def build(width: int = 1) -> keras.Model:
+    keras.utils.set_random_seed(0)
+    return build_model(width)
+
+
+def make_batch(batch_size: int, seed: int = 0) -> tuple[tf.Tensor, tf.Tensor]:
+    x, y = synthetic_batch(batch_size, seed)  # tensors already on the device: framework cost only
+    X = tf.constant(x[..., None])  # NHWC, TensorFlow's native layout
+    return X, tf.constant(y)
+# --8<-- [end:model]
+
+
+# --8<-- [start:train_step]
+def make_train_step(model: keras.Model, mode: str):
+    """One full step: forward, loss, backward, optimizer update."""
+    optimizer = keras.optimizers.Adam(learning_rate=1e-3, epsilon=1e-7)
+    loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)  # fused softmax
+    if mode == "keras":
+        # Keras' own compiled train function, one batch per call (jit_compile="auto").
+        model.compile(optimizer=optimizer, loss=loss_fn)
+        return lambda X, y: model.train_on_batch(X, y)
+
+    def train_step(X, y):
+        with tf.GradientTape() as tape:
+            loss = loss_fn(y, model(X, training=True))
+        grads = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables))
+        return loss
+
+    if mode == "function":
+        return tf.function(train_step)
+    if mode == "xla":
+        return tf.function(train_step, jit_compile=True)
+    return train_step
+
+
+def sync(loss) -> float:
+    """Materialize the scalar: a timing boundary must not end while work is queued."""
+    return float(np.asarray(loss))
+# --8<-- [end:train_step]
+
+
+# --8<-- [start:predict]
+def make_predict(model: keras.Model, mode: str):
+    if mode == "eager":
+        return lambda X: model(X, training=False)
+    return tf.function(lambda X: model(X, training=False), jit_compile=(mode == "xla"))
+# --8<-- [end:predict]
+
+
+def memory_stats() -> dict:
+    """Allocator peak on the GPU (reset after warm-up by the harness); empty on CPU."""
+    if DEVICE != "cuda":
+        return {}
+    return {"device_peak_allocated_bytes": tf.config.experimental.get_memory_info("GPU:0")["peak"]}
+
+
+def reset_memory_stats() -> None:
+    if DEVICE == "cuda":
+        tf.config.experimental.reset_memory_stats("GPU:0")
+
+
+def to_numpy(logits) -> np.ndarray:
+    return np.asarray(logits)
+
+
+if __name__ == "__main__":
+    settings = configure(threads=1)
+    model = build()
+    print(f"device {settings['device']}, {settings['precision']}, "
+          f"{count_trainable_params(model):,} trainable parameters")
+    X, y = make_batch(32)
+    train_step = make_train_step(model, "eager")
+    losses = [sync(train_step(X, y)) for _ in range(5)]
+    print("loss over 5 steps on one batch:", " ".join(f"{loss:.3f}" for loss in losses))
