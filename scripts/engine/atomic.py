@@ -1,0 +1,52 @@
+"""File writes that never leave a half-written file behind.
+
+Every write goes to a temporary file in the same folder and is moved into place
+with ``os.replace``, which is atomic on POSIX: a crash or Ctrl-C leaves either
+the old file or the new one. ``write_if_changed`` also skips identical content,
+so ``mkdocs serve`` does not see generated files change and rebuild forever.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+
+def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        # Includes KeyboardInterrupt: the old file stays untouched.
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> None:
+    write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def write_json_atomic(path: str | os.PathLike, obj: Any) -> None:
+    write_text_atomic(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
+
+
+def write_if_changed(path: str | os.PathLike, data: str | bytes) -> bool:
+    """Write ``data`` atomically unless the file already holds exactly it.
+
+    Returns True when the file was written.
+    """
+    path = Path(path)
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    if path.exists() and path.read_bytes() == payload:
+        return False
+    write_bytes_atomic(path, payload)
+    return True

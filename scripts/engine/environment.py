@@ -1,0 +1,157 @@
+"""What machine and software a result came from, read without importing a framework.
+
+The build process must stay light (and must never hold torch and TensorFlow
+at once), so versions come from package metadata and the GPU from
+``nvidia-smi``, not from ``import torch``.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import platform
+import re
+import shutil
+import subprocess
+from importlib import metadata
+from pathlib import Path
+
+# Packages whose version changes what a snippet prints or how fast it runs.
+FRAMEWORK_PACKAGES = ("torch", "tensorflow", "tensorflow-cpu", "keras", "numpy", "tensorboard")
+
+# Environment variables that change which kernels run (and so results).
+KERNEL_ENV_VARS = (
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "TF_ENABLE_ONEDNN_OPTS",
+    "TF_XLA_FLAGS",
+    "XLA_FLAGS",
+    "CUDA_VISIBLE_DEVICES",
+    "NVIDIA_TF32_OVERRIDE",
+    "TORCH_ALLOW_TF32_CUBLAS_OVERRIDE",
+    "KERAS_BACKEND",
+    "OPENBLAS_CORETYPE",
+)
+
+
+def package_version(name: str) -> str | None:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def framework_versions() -> dict[str, str]:
+    """Installed versions of the packages that matter, e.g. {"torch": "2.13.0+cpu"}."""
+    versions = {name: package_version(name) for name in FRAMEWORK_PACKAGES}
+    versions["python"] = platform.python_version()
+    return {name: version for name, version in versions.items() if version}
+
+
+@functools.lru_cache(maxsize=1)
+def gpu_names() -> tuple[str, ...]:
+    """Names of the NVIDIA GPUs this process may use; empty without a driver."""
+    if os.environ.get("CUDA_VISIBLE_DEVICES", None) in ("", "-1"):
+        return ()
+    smi = shutil.which("nvidia-smi")
+    if not smi:
+        return ()
+    try:
+        listing = subprocess.run(
+            [smi, "--query-gpu=name,driver_version", "--format=csv,noheader"],
+            capture_output=True, text=True, timeout=20, check=True,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return ()
+    return tuple(line.split(",")[0].strip() for line in listing.splitlines() if line.strip())
+
+
+def detect_device() -> str:
+    """``"cuda"`` when an NVIDIA GPU is visible and torch is a CUDA build, else ``"cpu"``."""
+    torch_version = package_version("torch") or ""
+    cuda_build = "+cpu" not in torch_version
+    return "cuda" if gpu_names() and cuda_build else "cpu"
+
+
+def device_label(device: str | None = None) -> str:
+    device = device or detect_device()
+    if device == "cuda" and gpu_names():
+        return f"cuda ({gpu_names()[0]})"
+    return f"cpu ({cpu_model()})"
+
+
+@functools.lru_cache(maxsize=1)
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return re.sub(r"\s+", " ", line.split(":", 1)[1]).strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def usable_cores() -> int:
+    """Cores this process may really use: affinity mask, capped by a cgroup CPU quota."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()
+        if quota != "max":
+            cores = max(1, min(cores, int(int(quota) // int(period))))
+    except (OSError, ValueError):
+        pass
+    return cores
+
+
+def memory_bytes() -> int | None:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def machine_id(device: str | None = None) -> str:
+    """A folder name for results from this class of machine.
+
+    Built from hardware, never the hostname, so a CI runner of the same kind
+    finds and reuses results committed from a developer's machine.
+    """
+    device = device or detect_device()
+    hardware = gpu_names()[0] if device == "cuda" and gpu_names() else cpu_model()
+    slug = re.sub(r"[^a-z0-9]+", "-", hardware.lower()).strip("-")[:40]
+    digest = hashlib.sha256(f"{hardware}|{usable_cores()}|{device}".encode()).hexdigest()[:8]
+    return f"{device}-{slug}-{usable_cores()}c-{digest}"
+
+
+def manifest(device: str | None = None) -> dict:
+    """Everything a result needs to say where it came from (BENCHMARKING.md rule 16)."""
+    device = device or detect_device()
+    return {
+        "device": device,
+        "device_label": device_label(device),
+        "machine_id": machine_id(device),
+        "cpu_model": cpu_model(),
+        "usable_cores": usable_cores(),
+        "memory_bytes": memory_bytes(),
+        "gpus": list(gpu_names()),
+        "platform": platform.platform(),
+        "versions": framework_versions(),
+        "env": {name: os.environ[name] for name in KERNEL_ENV_VARS if name in os.environ},
+    }
+
+
+def git_commit() -> str | None:
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10, check=True,
+            cwd=Path(__file__).resolve().parent,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None

@@ -1,0 +1,63 @@
+"""The MkDocs hook: bring every executed output up to date before pages render.
+
+``mkdocs.yml`` lists this file under ``hooks:``. Before MkDocs collects the
+pages (``on_pre_build``), each step in BUILD_STEPS runs in order; a step that
+fails stops the build with its message. ``GUIDE_RUN`` picks the mode:
+
+* ``stale`` (default): run what changed, reuse the rest;
+* ``none``: run nothing, build from stored outputs and results only;
+* ``all``: rerun everything.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+from mkdocs.exceptions import PluginError
+
+# MkDocs loads a hook by file path and restores sys.path afterwards, so the
+# engine package is made importable when a step runs, not at import time.
+_SCRIPTS = str(Path(__file__).resolve().parents[1])
+
+log = logging.getLogger("mkdocs.plugins.guide")
+
+# "module:function" steps, each called as function(mode, log). Order matters:
+# later steps read what earlier ones produced.
+BUILD_STEPS = [
+    "engine.snippet_runner:refresh",
+    "engine.codestats:refresh",
+    "engine.build_info:refresh",
+    "engine.tensorboard_curves:refresh",
+]
+
+MODES = ("stale", "none", "all")
+
+
+def build_mode() -> str:
+    mode = os.environ.get("GUIDE_RUN", "stale").strip().lower() or "stale"
+    if mode not in MODES:
+        raise PluginError(f"GUIDE_RUN={mode!r} is not one of {', '.join(MODES)}")
+    return mode
+
+
+def run_steps(mode: str, logger: logging.Logger = log) -> None:
+    if _SCRIPTS not in sys.path:
+        sys.path.insert(0, _SCRIPTS)
+    for step in BUILD_STEPS:
+        module_name, function_name = step.split(":")
+        started = time.perf_counter()
+        function = getattr(importlib.import_module(module_name), function_name)
+        try:
+            function(mode, logger)
+        except Exception as error:  # any step failing must stop the build, loudly
+            raise PluginError(f"build step {step} failed:\n{error}") from error
+        logger.info(f"guide: {step} done in {time.perf_counter() - started:.1f} s")
+
+
+def on_pre_build(config, **kwargs) -> None:
+    run_steps(build_mode())
