@@ -1,0 +1,193 @@
+"""Build step: read both TensorBoard runs back and chart them on one figure.
+
+The Ecosystem page's two snippets (``snippets/ecosystem/tensorboard_log_*.py``)
+each log the same training run to TensorBoard event files. After the snippets
+have run, this step reads both runs with TensorBoard's own reader
+(``EventAccumulator``) and writes:
+
+* ``docs/generated/ecosystem/tensorboard_curves.svg``: training loss per step
+  and test accuracy per epoch, PyTorch and TensorFlow on the same axes;
+* ``docs/generated/ecosystem/tensorboard_tags.md``: every tag found in each
+  run, how it is stored, and how many points it holds.
+
+Both are pure functions of the event files and the snippets' run records, so
+the same runs give the same bytes. ``read_run`` is the reader the tests call.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PAGE = "ecosystem"
+RUNS = {  # framework label -> (snippet stem, run folder inside its output_dir())
+    "PyTorch": ("tensorboard_log_torch", "runs/torch"),
+    "TensorFlow": ("tensorboard_log_tf", "runs/tf"),
+}
+COLORS = {"PyTorch": "#ee4c2c", "TensorFlow": "#1a73e8"}
+BANNER = "scripts/engine/tensorboard_curves.py (runs during mkdocs build; also `python scripts/regen.py`)"
+EVENT_GLOB = "events.out.tfevents.*"
+
+
+@dataclass
+class TagInfo:
+    tag: str
+    storage: str  # how the event file holds it: "scalar (simple_value)", "tensor, scalars plugin", ...
+    points: int
+
+
+@dataclass
+class Run:
+    scalars: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
+    tags: list[TagInfo] = field(default_factory=list)
+
+
+# --8<-- [start:reader]
+from tensorboard.backend.event_processing import event_accumulator  # noqa: E402
+from tensorboard.util import tensor_util  # noqa: E402
+
+KEEP_ALL = {  # 0 = keep every event; the default samples long runs down
+    event_accumulator.SCALARS: 0,
+    event_accumulator.TENSORS: 0,
+    event_accumulator.HISTOGRAMS: 0,
+}
+
+
+def read_run(run_dir: str | Path) -> Run:
+    """Every scalar series in one TensorBoard run folder, whichever framework wrote it."""
+    reader = event_accumulator.EventAccumulator(str(run_dir), size_guidance=KEEP_ALL)
+    reader.Reload()
+    tags = reader.Tags()
+    run = Run()
+    # PyTorch's SummaryWriter writes scalars the TF 1 way: a float in `simple_value`.
+    for tag in tags["scalars"]:
+        events = reader.Scalars(tag)
+        run.scalars[tag] = [(e.step, float(e.value)) for e in events]
+        run.tags.append(TagInfo(tag, "scalar (simple_value)", len(events)))
+    for tag in tags["histograms"]:
+        run.tags.append(TagInfo(tag, "histogram (HistogramProto)", len(reader.Histograms(tag))))
+    # TF 2's tf.summary writes everything as a tensor, labelled with the plugin that shows it.
+    for tag in tags["tensors"]:
+        events = reader.Tensors(tag)
+        plugin = reader.SummaryMetadata(tag).plugin_data.plugin_name
+        run.tags.append(TagInfo(tag, f"tensor, {plugin} plugin", len(events)))
+        if plugin == "scalars":
+            run.scalars[tag] = [
+                (e.step, float(tensor_util.make_ndarray(e.tensor_proto))) for e in events
+            ]
+    run.tags.sort(key=lambda info: info.tag)
+    return run
+# --8<-- [end:reader]
+
+
+def find_run_dir(files_dir: Path, relative: str) -> Path:
+    """The folder holding the run's event files; fails loudly when there are none."""
+    run_dir = files_dir / relative
+    if not run_dir.is_dir() or not any(run_dir.glob(EVENT_GLOB)):
+        raise FileNotFoundError(
+            f"no TensorBoard event files in {run_dir}: the snippet did not run or wrote elsewhere"
+        )
+    return run_dir
+
+
+def render_svg(runs: dict[str, Run], caption: str) -> bytes:
+    """Loss and accuracy from both runs on shared axes, as deterministic SVG bytes."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with plt.rc_context({"svg.hashsalt": "guide", "svg.fonttype": "path", "font.size": 9}):
+        fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(9, 3.6), constrained_layout=True)
+        for label, run in runs.items():
+            steps, values = zip(*run.scalars["train/loss"])
+            ax_loss.plot(steps, values, color=COLORS[label], label=label, linewidth=1.4)
+            steps, values = zip(*run.scalars["test/accuracy"])
+            ax_acc.plot(steps, values, color=COLORS[label], label=label, marker="o", linewidth=1.4)
+        ax_loss.set(title="train/loss (every step)", xlabel="step", ylabel="cross-entropy")
+        ax_acc.set(title="test/accuracy (end of each epoch)", xlabel="step", ylabel="accuracy")
+        for ax in (ax_loss, ax_acc):
+            ax.grid(True, alpha=0.3)
+            ax.legend(frameon=False)
+        fig.suptitle("Read back from the TensorBoard event files each framework wrote", fontsize=10)
+        fig.text(0.5, -0.02, caption, ha="center", va="top", fontsize=8, color="#555555")
+        buffer = io.BytesIO()
+        fig.savefig(
+            buffer,
+            format="svg",
+            bbox_inches="tight",
+            metadata={"Date": None, "Description": f"generated by {BANNER}; do not edit"},
+        )
+        plt.close(fig)
+    return buffer.getvalue()
+
+
+def render_tags(runs: dict[str, Run]) -> str:
+    """A Markdown table: each tag, and how each framework's event file stores it."""
+    labels = list(runs)
+    by_tag: dict[str, dict[str, TagInfo]] = {}
+    for label, run in runs.items():
+        for info in run.tags:
+            by_tag.setdefault(info.tag, {})[label] = info
+    lines = [
+        f"<!-- generated by {BANNER}; do not edit -->",
+        "",
+        "| Tag | " + " | ".join(labels) + " |",
+        "|---|" + "---|" * len(labels),
+    ]
+    for tag in sorted(by_tag):
+        cells = []
+        for label in labels:
+            info = by_tag[tag].get(label)
+            cells.append(f"{info.storage}, {info.points} points" if info else "not logged")
+        lines.append(f"| `{tag}` | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _record(page: str, stem: str) -> dict:
+    """The snippet runner's record for a run (device, versions, date), if stored."""
+    from engine import paths
+
+    path = paths.SNIPPET_CACHE_DIR / page / f"{stem}.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return {}
+
+
+def caption_for(records: dict[str, dict]) -> str:
+    from engine.environment import device_label
+
+    parts = []
+    for label, record in records.items():
+        versions = record.get("versions", {})
+        version = versions.get("torch") if label == "PyTorch" else (
+            versions.get("tensorflow") or versions.get("tensorflow-cpu")
+        )
+        ran_at = (record.get("ran_at") or "unknown date")[:10]
+        device = device_label(record["device"]) if record.get("device") else "unknown device"
+        parts.append(f"{label} {version or '?'} on {device}, run {ran_at}")
+    return "; ".join(parts)
+
+
+def refresh(mode: str, log: logging.Logger) -> None:
+    """Chart both runs from the snippets' stored files (every mode: reading is cheap)."""
+    from engine import atomic, paths
+    from engine.snippet_runner import files_dir
+
+    runs: dict[str, Run] = {}
+    records: dict[str, dict] = {}
+    for label, (stem, relative) in RUNS.items():
+        runs[label] = read_run(find_run_dir(files_dir(PAGE, stem), relative))
+        records[label] = _record(PAGE, stem)
+        for tag in ("train/loss", "test/accuracy"):
+            if not runs[label].scalars.get(tag):
+                raise ValueError(f"{stem}: no '{tag}' scalars in its TensorBoard run")
+    out = paths.GENERATED_DIR / PAGE
+    wrote_svg = atomic.write_if_changed(out / "tensorboard_curves.svg", render_svg(runs, caption_for(records)))
+    wrote_md = atomic.write_if_changed(out / "tensorboard_tags.md", render_tags(runs))
+    log.info(f"tensorboard_curves: chart {'written' if wrote_svg else 'unchanged'}, "
+             f"tag table {'written' if wrote_md else 'unchanged'}")
