@@ -135,7 +135,9 @@ def strip_non_prose(text: str) -> str:
 @pytest.fixture(scope="module")
 def source_ids() -> list[str]:
     if not CLAIMS_SOURCE.is_file():
-        pytest.skip(f"{CLAIMS_SOURCE} is missing: the shared claims list is not on this machine")
+        pytest.skip(
+            f"{CLAIMS_SOURCE} is missing: the shared claims list is not on this machine"
+        )
     ids = claim_ids_from_source(CLAIMS_SOURCE.read_text(encoding="utf-8"))
     assert ids, f"no claim IDs parsed from {CLAIMS_SOURCE}"
     return ids
@@ -152,7 +154,7 @@ def test_parsers_on_sample():
     sample = (
         "| ID | Claim |\n|----|----|\n| C01 | a |\n| C02 | b |\n"
         "| [C03](#c03) | x | [Speed](speed.md#c03) |\n"
-        "### C03 {#c03}\n<a id=\"top\"></a>\n"
+        '### C03 {#c03}\n<a id="top"></a>\n'
         "[ext](https://example.org/a.md) [local](graphs.md#c01) [self](#c03)\n"
         '--8<-- "docs/generated/build_info.md"\n'
     )
@@ -177,13 +179,19 @@ def test_every_claim_has_row_anchor_and_page_link(source_ids, ledger_text):
     anchors = anchors_in(ledger_text)
     for cid in source_ids:
         assert cid in rows, f"{cid} has no row in the ledger table"
-        assert cid.lower() in anchors, f"{cid} has no {{#{cid.lower()}}} anchor in docs/claims.md"
+        assert cid.lower() in anchors, (
+            f"{cid} has no {{#{cid.lower()}}} anchor in docs/claims.md"
+        )
         pages = {page for page, _ in doc_links(rows[cid])}
         assert pages, f"{cid}'s row links to no docs page"
         for page in pages:
-            assert (DOCS / page).is_file(), f"{cid} links to docs/{page}, which does not exist"
+            assert (DOCS / page).is_file(), (
+                f"{cid} links to docs/{page}, which does not exist"
+            )
         expected = EXPECTED_HOME[cid]
-        assert expected <= pages, f"{cid} should link to {sorted(expected)}, links to {sorted(pages)}"
+        assert expected <= pages, (
+            f"{cid} should link to {sorted(expected)}, links to {sorted(pages)}"
+        )
 
 
 def test_ledger_paraphrases_not_copies(source_ids, ledger_text):
@@ -197,7 +205,9 @@ def test_ledger_paraphrases_not_copies(source_ids, ledger_text):
     too_close = {}
     for cid in source_ids:
         ledger_claim = rows[cid].split("|")[2].strip()
-        ratio = difflib.SequenceMatcher(None, source_rows[cid].lower(), ledger_claim.lower()).ratio()
+        ratio = difflib.SequenceMatcher(
+            None, source_rows[cid].lower(), ledger_claim.lower()
+        ).ratio()
         if ratio >= 0.8:
             too_close[cid] = round(ratio, 2)
     assert not too_close, f"claim text too close to CLAIMS.md (similarity): {too_close}"
@@ -209,7 +219,9 @@ def test_measured_claims_include_their_verdict_fragment(ledger_text):
     for cid in MEASURED:
         fragment = f"docs/generated/bench/verdict_{cid.lower()}.md"
         assert cid in by_id, f"no ### {cid} section"
-        assert fragment in INCLUDE_RE.findall(by_id[cid]), f"### {cid} does not include {fragment}"
+        assert fragment in INCLUDE_RE.findall(by_id[cid]), (
+            f"### {cid} does not include {fragment}"
+        )
     for cid, section in by_id.items():
         if cid in MEASURED:
             continue
@@ -224,10 +236,14 @@ def test_prose_page_links_exist(page):
         pytest.fail(f"docs/{page} is missing")
     text = path.read_text(encoding="utf-8")
     for target, frag in doc_links(text):
-        assert (DOCS / target).is_file(), f"docs/{page} links to docs/{target}, which does not exist"
+        assert (DOCS / target).is_file(), (
+            f"docs/{page} links to docs/{target}, which does not exist"
+        )
     own = page_anchors(text)
     for target in re.findall(r"\]\(#([^)\s]+)\)", text):
-        assert target in own, f"docs/{page} links to #{target}, which it does not define"
+        assert target in own, (
+            f"docs/{page} links to #{target}, which it does not define"
+        )
 
 
 @pytest.mark.parametrize("page", PROSE_PAGES)
@@ -237,17 +253,24 @@ def test_linked_anchors_exist_on_target_pages(page):
     missing = []
     for target, frag in doc_links(text):
         target_path = DOCS / target
-        if frag and target_path.is_file():
-            if frag not in page_anchors(target_path.read_text(encoding="utf-8")):
-                missing.append(f"{target}#{frag}")
-    assert not missing, f"docs/{page} links to anchors that do not exist: {sorted(set(missing))}"
+        if (
+            frag
+            and target_path.is_file()
+            and frag not in page_anchors(target_path.read_text(encoding="utf-8"))
+        ):
+            missing.append(f"{target}#{frag}")
+    assert not missing, (
+        f"docs/{page} links to anchors that do not exist: {sorted(set(missing))}"
+    )
 
 
 @pytest.mark.parametrize("page", PROSE_PAGES)
 def test_prose_includes_only_known_fragments(page):
     text = (DOCS / page).read_text(encoding="utf-8")
     for inc in INCLUDE_RE.findall(text):
-        assert inc in ALLOWED_FRAGMENTS, f"docs/{page} includes {inc}, which the build does not write"
+        assert inc in ALLOWED_FRAGMENTS, (
+            f"docs/{page} includes {inc}, which the build does not write"
+        )
 
 
 # Figures a reader could mistake for a measurement of this build.
@@ -262,7 +285,9 @@ MEASURED_LOOKING = re.compile(
 def test_no_typed_measurements(page):
     text = strip_non_prose((DOCS / page).read_text(encoding="utf-8"))
     hits = MEASURED_LOOKING.findall(text)
-    assert not hits, f"docs/{page} types figures by hand: {hits}; include a generated fragment instead"
+    assert not hits, (
+        f"docs/{page} types figures by hand: {hits}; include a generated fragment instead"
+    )
 
 
 def test_typed_measurement_detector_catches_examples():
@@ -277,19 +302,38 @@ def test_speed_statements_come_with_fragments():
     for page in ["choose.md", "takeaways.md"]:
         text = (DOCS / page).read_text(encoding="utf-8")
         includes = set(INCLUDE_RE.findall(text))
-        assert "docs/generated/bench/summary.md" in includes, f"docs/{page} lacks the benchmark summary"
-        assert "docs/generated/codestats/ease_of_use.md" in includes, f"docs/{page} lacks the code counts"
-        assert "speed.md" in {p for p, _ in doc_links(text)}, f"docs/{page} does not link the speed page"
+        assert "docs/generated/bench/summary.md" in includes, (
+            f"docs/{page} lacks the benchmark summary"
+        )
+        assert "docs/generated/codestats/ease_of_use.md" in includes, (
+            f"docs/{page} lacks the code counts"
+        )
+        assert "speed.md" in {p for p, _ in doc_links(text)}, (
+            f"docs/{page} does not link the speed page"
+        )
 
 
 def test_home_links_every_section():
     text = (DOCS / "index.md").read_text(encoding="utf-8")
     linked = {page for page, _ in doc_links(text)}
     sections = {
-        "origins.md", "graphs.md", "ease-of-use.md", "debugging.md", "speed.md",
-        "method.md", "scalability.md", "deployment.md", "ecosystem.md",
-        "community.md", "case-studies.md", "future.md", "choose.md",
-        "takeaways.md", "claims.md", "notebooks.md", "contributing.md",
+        "origins.md",
+        "graphs.md",
+        "ease-of-use.md",
+        "debugging.md",
+        "speed.md",
+        "method.md",
+        "scalability.md",
+        "deployment.md",
+        "ecosystem.md",
+        "community.md",
+        "case-studies.md",
+        "future.md",
+        "choose.md",
+        "takeaways.md",
+        "claims.md",
+        "notebooks.md",
+        "contributing.md",
     }
     assert sections <= linked, f"Home does not link {sorted(sections - linked)}"
     assert "docs/generated/build_info.md" in INCLUDE_RE.findall(text)
