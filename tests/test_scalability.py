@@ -87,15 +87,6 @@ def test_weight_difference_finds_the_one_changed_entry():
     assert tf_snippet.max_weight_difference(as_numpy[:1]) == 0.0  # one replica: nothing to compare
 
 
-def test_tf_config_names_every_worker_and_this_task():
-    tf_snippet = _load("data_parallel_tf")
-    workers = ["localhost:1111", "localhost:2222"]
-    configs = [tf_snippet.tf_config(workers, i) for i in range(2)]
-    assert all(c["cluster"] == {"worker": workers} for c in configs)
-    assert [c["task"]["index"] for c in configs] == [0, 1]
-    assert {c["task"]["type"] for c in configs} == {"worker"}
-
-
 # --- a real two-process DDP run on a tiny model --------------------------------
 
 LR = 0.1

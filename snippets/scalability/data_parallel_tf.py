@@ -23,8 +23,6 @@ True
 0.0
 >>> max_weight_difference([same, {"w": np.array([1.0, 1.0, 1.5])}])
 0.5
->>> tf_config(["localhost:1", "localhost:2"], 1)["task"]
-{'type': 'worker', 'index': 1}
 
 Run it: ``python snippets/scalability/data_parallel_tf.py``.
 """
@@ -78,13 +76,6 @@ def threads_per_worker() -> int:
     return max(1, cores // max(WORKER_COUNTS))
 
 
-# --8<-- [start:tf_config]
-def tf_config(workers: list[str], index: int) -> dict:
-    """The cluster every worker shares, plus which member this process is."""
-    return {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}
-# --8<-- [end:tf_config]
-
-
 def train_worker(rank: int, workers: list[str], result_dir: str, threads: int) -> None:
     import tensorflow as tf  # only worker processes load TensorFlow
 
@@ -96,8 +87,15 @@ def train_worker(rank: int, workers: list[str], result_dir: str, threads: int) -
     tf.config.threading.set_inter_op_parallelism_threads(threads)
     world_size = len(workers)
     # --8<-- [start:setup]
-    os.environ["TF_CONFIG"] = json.dumps(tf_config(workers, rank))
-    use_nccl = len(tf.config.list_physical_devices("GPU")) > 0  # one GPU per worker
+    os.environ["TF_CONFIG"] = json.dumps({
+        "cluster": {"worker": workers},  # every worker's host:port, the same list everywhere
+        "task": {"type": "worker", "index": rank},  # which of them this process is
+    })
+    gpus = tf.config.list_physical_devices("GPU")
+    use_nccl = len(gpus) >= world_size
+    if use_nccl:  # one GPU per worker, memory grown on demand instead of grabbed whole
+        tf.config.set_visible_devices(gpus[rank], "GPU")
+        tf.config.experimental.set_memory_growth(gpus[rank], True)
     communication = tf.distribute.experimental.CommunicationImplementation
     strategy = tf.distribute.MultiWorkerMirroredStrategy(
         communication_options=tf.distribute.experimental.CommunicationOptions(
