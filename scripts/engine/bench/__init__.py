@@ -1,0 +1,44 @@
+"""The benchmark harness, results store and renderers (see BENCHMARKING.md).
+
+* ``cases``     which workloads, modes and sizes run, per profile
+* ``child``     the timed process (imports exactly one framework)
+* ``harness``   one fresh process per job, interleaved, wait4 for peak RSS
+* ``stats``     median, IQR, ratio of medians with a bootstrap CI, noise check
+* ``flops``     analytic FLOPs of the CNN step (cross-checked against torch)
+* ``store``     schema-versioned JSON per machine, atomic writes, staleness
+* ``summarize`` results -> rows of numbers
+* ``render``    rows -> Markdown tables, SVG charts, summary and verdict fragments
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+
+def refresh_for_build(mode: str, log: logging.Logger) -> None:
+    """Build step: rerun stale/missing cases ("stale"), everything ("all") or nothing ("none"), then render."""
+    from engine import environment
+    from engine.bench import harness, render, store
+    from engine.bench.cases import CASES, PROFILES
+
+    if mode not in ("stale", "none", "all"):
+        raise ValueError(f"unknown mode {mode!r}")
+    if mode != "none":
+        profile = os.environ.get("GUIDE_BENCH_PROFILE", "quick")
+        if profile not in PROFILES:
+            raise ValueError(f"GUIDE_BENCH_PROFILE={profile!r} is not one of {', '.join(PROFILES)}")
+        device = harness.resolve_device("auto")
+        machine_id = environment.machine_id(device)
+        for name, case in CASES.items():
+            path = store.result_path(name, machine_id)
+            previous = store.load(path) if path.exists() else None
+            reasons = store.stale_reasons(previous, case, machine_id)
+            if mode == "stale" and not reasons:
+                continue
+            log.info(f"guide: benchmark {name} ({'; '.join(reasons) or 'rerun requested'}), profile {profile}")
+            result = harness.run_case(case, profile, device)
+            if result["status"] != "ok":
+                log.warning(f"guide: benchmark {name}: {result['status']}: {result.get('failure', {}).get('reason')}")
+    changed = render.render_all()
+    log.info(f"guide: benchmark render wrote {len(changed)} changed file(s)")

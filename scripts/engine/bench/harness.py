@@ -1,0 +1,207 @@
+"""The harness: one fresh process per (framework, configuration, repeat), interleaved.
+
+The parent never imports torch or TensorFlow. It writes a job spec, starts
+``python -m engine.bench.child`` in a new session, reaps it with
+``os.wait4`` (which hands back the child's peak RSS), kills it at the timeout,
+and collects the child's JSON. A job that crashes, hangs or is killed is
+recorded as failed with its reason; the other jobs carry on.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from engine import environment, paths
+from engine.bench import cases as cases_mod
+from engine.bench import store
+from engine.bench.cases import CASES, Case
+
+
+@dataclass(frozen=True)
+class Job:
+    case: Case
+    config: tuple[str, str, int, int]
+    repeat: int
+    noise_check: bool
+    spec: dict
+
+    @property
+    def label(self) -> str:
+        fw, mode, batch, width = self.config
+        tag = " (noise check)" if self.noise_check else ""
+        return f"{self.case.name}: {fw} {mode} b{batch} w{width} #{self.repeat + 1}{tag}"
+
+
+def plan(case: Case, profile: str, repeats: int | None = None, frameworks: tuple[str, ...] = cases_mod.FRAMEWORKS,
+         threads: int | None = None) -> list[Job]:
+    threads = threads or environment.usable_cores()
+    repeats = repeats or cases_mod.REPEATS[profile]
+    configs = cases_mod.interleave([c for c in case.configs(profile) if c[0] in frameworks])
+    jobs = [Job(case, c, r, False, cases_mod.job_spec(case, c, profile, threads))
+            for r in range(repeats) for c in configs]
+    # Rule 6: the same configuration again, late in the same regen.
+    for c in case.noise_configs:
+        if c[0] in frameworks:
+            jobs.append(Job(case, c, repeats, True, cases_mod.job_spec(case, c, profile, threads)))
+    return jobs
+
+
+def child_env(device: str, threads: int) -> dict:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(paths.SNIPPETS_DIR), str(paths.SCRIPTS_DIR)])
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        env[name] = str(threads)  # rule 10: equal threads, from the cores really usable
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if device == "cpu":
+        env["CUDA_VISIBLE_DEVICES"] = ""  # a CPU table on a GPU machine stays a CPU table
+    return env
+
+
+def _kill_group(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def run_job(job: Job, device: str, timeout_s: float) -> dict:
+    """Run one job in a fresh process; return its run record (never raises on child failure)."""
+    fw, mode, batch, width = job.config
+    record = {"framework": fw, "mode": mode, "batch_size": batch, "width": width,
+              "repeat": job.repeat, "noise_check": job.noise_check, "ok": False}
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        spec_path, out_path = Path(tmp) / "spec.json", Path(tmp) / "out.json"
+        spec_path.write_text(json.dumps(job.spec))
+        log_path = Path(tmp) / "stderr.txt"
+        started = time.perf_counter()
+        with open(log_path, "wb") as log_handle:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "engine.bench.child", str(spec_path), str(out_path)],
+                cwd=paths.ROOT, env=child_env(device, job.spec["threads"]),
+                stdout=subprocess.DEVNULL, stderr=log_handle, start_new_session=True,
+            )
+            status, rusage, timed_out = 0, None, False
+            try:
+                while True:
+                    pid, status, rusage = os.wait4(proc.pid, os.WNOHANG)
+                    if pid:
+                        break
+                    if time.perf_counter() - started > timeout_s:
+                        timed_out = True
+                        _kill_group(proc.pid)
+                        _, status, rusage = os.wait4(proc.pid, 0)
+                        break
+                    time.sleep(0.05)
+            except BaseException:  # Ctrl-C: take the child down with us
+                _kill_group(proc.pid)
+                try:
+                    os.wait4(proc.pid, 0)
+                except ChildProcessError:
+                    pass
+                raise
+            finally:
+                proc.returncode = -1 if proc.returncode is None else proc.returncode
+                _kill_group(proc.pid)  # leftovers, e.g. compile workers
+        record["wall_s"] = round(time.perf_counter() - started, 3)
+        record["peak_rss_bytes"] = rusage.ru_maxrss * 1024 if rusage else None  # Linux reports KiB
+        if timed_out:
+            record["reason"] = f"timed out after {timeout_s:.0f} s"
+        elif os.WIFSIGNALED(status):
+            record["reason"] = f"killed by signal {os.WTERMSIG(status)}"
+        elif os.WEXITSTATUS(status) != 0 or not out_path.exists():
+            tail = log_path.read_text(errors="replace").strip().splitlines()[-3:]
+            record["reason"] = f"exit status {os.WEXITSTATUS(status)}: " + " | ".join(tail)[-400:]
+        else:
+            record["ok"] = True
+            record["result"] = json.loads(out_path.read_text())
+    return record
+
+
+def _merge_previous(previous: dict | None, runs: list[dict], frameworks: tuple[str, ...]) -> list[dict]:
+    """Keep the last good runs of configurations that failed now or were not selected."""
+    if not previous:
+        return runs
+    key = lambda r: (r["framework"], r["mode"], r["batch_size"], r["width"])  # noqa: E731
+    ok_now = {key(r) for r in runs if r["ok"]}
+    kept = []
+    for old in previous["runs"]:
+        if not old.get("ok"):
+            continue
+        if old["framework"] not in frameworks or key(old) not in ok_now and key(old) in {key(r) for r in runs}:
+            kept.append({**old, "carried_over": True})
+    return runs + kept
+
+
+def run_case(case: Case, profile: str, device: str, repeats: int | None = None,
+             frameworks: tuple[str, ...] = cases_mod.FRAMEWORKS,
+             on_job: Callable[[Job, dict], None] | None = None,
+             root: Path | None = None) -> dict:
+    """Run every job of ``case`` and store the result atomically; return it."""
+    machine_id = environment.machine_id(device)
+    path = store.result_path(case.name, machine_id, root)
+    previous = None
+    if path.exists():
+        try:
+            previous = store.load(path)
+        except store.StoreError:
+            raise
+    threads = environment.usable_cores()
+    load_before = os.getloadavg()
+    runs = []
+    for job in plan(case, profile, repeats, frameworks, threads):
+        record = run_job(job, device, cases_mod.TIMEOUT_S[profile])
+        runs.append(record)
+        if on_job:
+            on_job(job, record)
+    failed = [r for r in runs if not r["ok"]]
+    runs = _merge_previous(previous, runs, frameworks)
+    manifest = environment.manifest(device)
+    manifest.update({
+        "threads": {"intra_op": threads, "inter_op": threads, "OMP_NUM_THREADS": threads},
+        "git_commit": environment.git_commit(),
+        "timestamp": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
+        "versions": store.current_versions(),
+        # Other work on the machine skews timings; recorded so the page can warn.
+        "load_average_before": [round(x, 2) for x in load_before],
+        "load_average_after": [round(x, 2) for x in os.getloadavg()],
+    })
+    result = {
+        "schema_version": store.SCHEMA_VERSION,
+        "case": case.name,
+        "title": case.title,
+        "kind": case.kind,
+        "claims": list(case.claims),
+        "profile": profile,
+        "status": "ok" if not failed else ("failed" if len(failed) == len(
+            [r for r in runs if not r.get("carried_over")]) else "partial"),
+        "manifest": manifest,
+        "code_hash": store.case_code_hash(case),
+        "runs": runs,
+    }
+    if failed:
+        result["failure"] = {"reason": "; ".join(sorted({r["reason"] for r in failed}))[:600],
+                             "failed_runs": len(failed)}
+    if result["status"] == "failed" and previous:
+        # Nothing new worked: keep the last good result as it was, marked failed (hence stale).
+        result = {**previous, "status": "failed", "failure": result["failure"]}
+    store.save(result, path)
+    return result
+
+
+def resolve_device(requested: str) -> str:
+    detected = environment.detect_device()
+    if requested == "auto":
+        return detected
+    if requested == "cuda" and detected != "cuda":
+        raise ValueError("--device cuda requested but no CUDA GPU (and CUDA build of torch) is available")
+    return requested

@@ -1,0 +1,191 @@
+"""Turn stored results into rows of numbers: the one place renderers get figures from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from engine.bench import flops, stats
+from engine.bench.cases import COMPILED_MODES, MODE_LABELS, TIERS
+
+
+def _key(run: dict) -> tuple:
+    return (run["framework"], run["mode"], run["batch_size"], run["width"])
+
+
+def ok_runs(result: dict | None, include_noise: bool = False) -> list[dict]:
+    if not result:
+        return []
+    return [r for r in result["runs"] if r.get("ok") and (include_noise or not r.get("noise_check"))]
+
+
+def failed_runs(result: dict | None) -> list[dict]:
+    return [r for r in (result or {}).get("runs", []) if not r.get("ok")]
+
+
+def _ms(samples_ns) -> list[float]:
+    return [s / 1e6 for s in samples_ns]
+
+
+def peak_flops(ceiling: dict | None) -> float | None:
+    values = [r["result"]["matmul_float32_flops"] for r in ok_runs(ceiling)]
+    return max(values) if values else None
+
+
+def peak_copy(ceiling: dict | None) -> float | None:
+    values = [r["result"]["copy_bytes_per_s"] for r in ok_runs(ceiling)]
+    return max(values) if values else None
+
+
+@dataclass
+class TrainRow:
+    framework: str
+    mode: str
+    batch_size: int
+    width: int
+    runs: list[list[float]]  # per process, step times in ms
+    first_step_s: float
+    peak_rss_mib: float | None
+    rss_growth_mib: float | None
+    params: int
+    peak: float | None
+    carried_over: bool
+
+    @property
+    def label(self) -> str:
+        return MODE_LABELS[(self.framework, self.mode)]
+
+    @property
+    def tier(self) -> str:
+        return TIERS[(self.framework, self.mode)]
+
+    @property
+    def compiled(self) -> bool:
+        return (self.framework, self.mode) in COMPILED_MODES
+
+    @property
+    def median_ms(self) -> float:
+        return stats.median_of_medians(self.runs)
+
+    @property
+    def iqr_ms(self) -> tuple[float, float]:
+        return stats.iqr([s for run in self.runs for s in run])
+
+    @property
+    def samples_per_s(self) -> float:
+        return self.batch_size / (self.median_ms / 1e3)
+
+    @property
+    def flops_per_s(self) -> float:
+        return flops.train_step_flops(self.batch_size, self.width) / (self.median_ms / 1e3)
+
+    @property
+    def fraction_of_peak(self) -> float | None:
+        return self.flops_per_s / self.peak if self.peak else None
+
+    @property
+    def n_samples(self) -> int:
+        return sum(len(run) for run in self.runs)
+
+
+def train_rows(result: dict | None, ceiling: dict | None = None) -> list[TrainRow]:
+    groups: dict[tuple, list[dict]] = {}
+    for run in ok_runs(result):
+        groups.setdefault(_key(run), []).append(run)
+    peak = peak_flops(ceiling)
+    rows = []
+    for key in sorted(groups, key=lambda k: (k[3], k[2], k[0] != "torch", k[1])):
+        runs = groups[key]
+        rss = [r["peak_rss_bytes"] for r in runs if r.get("peak_rss_bytes")]
+        growth = [r["peak_rss_bytes"] - r["result"]["rss_baseline_bytes"] for r in runs
+                  if r.get("peak_rss_bytes") and r["result"].get("rss_baseline_bytes")]
+        rows.append(TrainRow(
+            framework=key[0], mode=key[1], batch_size=key[2], width=key[3],
+            runs=[_ms(r["result"]["samples_ns"]) for r in runs],
+            first_step_s=stats.median([r["result"]["first_step_ns"] / 1e9 for r in runs]),
+            peak_rss_mib=stats.median(rss) / 2**20 if rss else None,
+            rss_growth_mib=stats.median(growth) / 2**20 if growth else None,
+            params=runs[0]["result"]["params"], peak=peak,
+            carried_over=any(r.get("carried_over") for r in runs),
+        ))
+    return rows
+
+
+def find(rows, **where):
+    return [r for r in rows if all(getattr(r, k) == v for k, v in where.items())]
+
+
+def best(rows, framework: str, **where):
+    candidates = find(rows, framework=framework, **where)
+    return min(candidates, key=lambda r: r.median_ms) if candidates else None
+
+
+def compare(a: TrainRow, b: TrainRow) -> stats.Ratio:
+    return stats.ratio_of_medians(a.runs, b.runs)
+
+
+def noise_checks(result: dict | None) -> list[dict]:
+    """Rule 6: each noise-check run against the regular runs of the same configuration."""
+    checks = []
+    regular = {}
+    for run in ok_runs(result):
+        regular.setdefault(_key(run), []).append(stats.median(run["result"]["samples_ns"]))
+    for run in ok_runs(result, include_noise=True):
+        if not run.get("noise_check") or _key(run) not in regular:
+            continue
+        first = stats.median(regular[_key(run)]) / 1e6
+        second = stats.median(run["result"]["samples_ns"]) / 1e6
+        checks.append({"framework": run["framework"], "mode": run["mode"], "batch_size": run["batch_size"],
+                       "first_ms": first, "second_ms": second,
+                       "difference": stats.relative_difference(first, second),
+                       "noisy": stats.is_noisy(first, second)})
+    return checks
+
+
+def infer_rows(result: dict | None) -> list[dict]:
+    groups: dict[tuple, list[dict]] = {}
+    for run in ok_runs(result):
+        groups.setdefault(_key(run), []).append(run)
+    rows = []
+    for key in sorted(groups, key=lambda k: (k[0] != "torch", k[1])):
+        runs = groups[key]
+        pooled = [s / 1e6 for r in runs for s in r["result"]["samples_ns"]]
+        rows.append({
+            "framework": key[0], "mode": key[1], "label": MODE_LABELS[(key[0], key[1])],
+            "import_s": stats.median([r["result"]["import_ns"] / 1e9 for r in runs]),
+            "build_s": stats.median([r["result"]["build_ns"] / 1e9 for r in runs]),
+            "first_call_ms": stats.median([r["result"]["first_call_ns"] / 1e6 for r in runs]),
+            "p50": stats.percentile(pooled, 50), "p90": stats.percentile(pooled, 90),
+            "p99": stats.percentile(pooled, 99), "n": len(pooled), "processes": len(runs),
+            "runs": [_ms(r["result"]["samples_ns"]) for r in runs],
+        })
+    return rows
+
+
+def accuracy_rows(result: dict | None) -> list[dict]:
+    groups: dict[tuple, list[dict]] = {}
+    for run in ok_runs(result):
+        groups.setdefault(_key(run), []).append(run)
+    rows = []
+    for key in sorted(groups, key=lambda k: (k[0] != "torch", k[1])):
+        res = [r["result"] for r in groups[key]]
+        rows.append({
+            "framework": key[0], "mode": key[1], "label": MODE_LABELS[(key[0], key[1])],
+            "reached": all(r["reached"] for r in res), "target": res[0]["target"],
+            "test_accuracy": stats.median([r["test_accuracy"] for r in res]),
+            "epochs": stats.median([r["epochs"] for r in res]),
+            "steps": stats.median([r["steps"] for r in res]),
+            "train_s": stats.median([r["train_seconds"] for r in res]),
+            "runs": [[r["train_seconds"]] for r in res],
+            "processes": len(res), "dataset": res[0]["dataset"], "batch_size": res[0]["batch_size"],
+        })
+    return rows
+
+
+def ceiling_rows(result: dict | None) -> list[dict]:
+    rows = []
+    for run in ok_runs(result):
+        res = run["result"]
+        rows.append({"framework": run["framework"], "matmul_size": res["matmul_size"],
+                     "fp32": res["matmul_float32_flops"], "copy": res["copy_bytes_per_s"],
+                     "bf16": res.get("matmul_bfloat16_flops"), "tf32": res.get("matmul_tf32_flops")})
+    return rows
