@@ -61,3 +61,17 @@ def run_steps(mode: str, logger: logging.Logger = log) -> None:
 
 def on_pre_build(config, **kwargs) -> None:
     run_steps(build_mode())
+
+
+def on_page_markdown(markdown: str, page, config, files, **kwargs) -> str:
+    """Fail with the page's name when it includes a file or section that is not there.
+
+    pymdownx.snippets (``check_paths``) would also stop the build, but without
+    saying which page asked; this says both.
+    """
+    from engine.includes import find_problems
+
+    problems = find_problems(markdown)
+    if problems:
+        raise PluginError(f"{page.file.src_path}: " + "; ".join(problems))
+    return markdown

@@ -14,8 +14,10 @@ from pathlib import Path
 
 from engine import environment, paths
 
-# Folders whose modules count as "local helpers" when a snippet imports them.
-IMPORT_ROOTS = (paths.SNIPPETS_DIR, paths.SCRIPTS_DIR)
+
+def import_roots() -> tuple[Path, ...]:
+    """Folders whose modules count as "local helpers" when a snippet imports them."""
+    return (paths.SNIPPETS_DIR, paths.SCRIPTS_DIR)
 
 
 def _imported_module_names(source: str) -> set[str]:
@@ -34,7 +36,7 @@ def _resolve_local(module: str) -> list[Path]:
     """Files in this repository that ``import module`` would load (package inits included)."""
     found = []
     parts = module.split(".")
-    for root in IMPORT_ROOTS:
+    for root in import_roots():
         for depth in range(1, len(parts) + 1):
             base = root.joinpath(*parts[:depth])
             for candidate in (base / "__init__.py", base.with_suffix(".py")):

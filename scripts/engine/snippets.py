@@ -42,7 +42,11 @@ class Snippet:
 
     @property
     def rel(self) -> str:
-        return self.path.relative_to(paths.ROOT).as_posix()
+        """Path as a reader would type it: relative to the repository when inside it."""
+        try:
+            return self.path.relative_to(paths.ROOT).as_posix()
+        except ValueError:
+            return self.path.as_posix()
 
 
 def is_example_file(path: Path, root: Path) -> bool:

@@ -4,7 +4,8 @@ Keras is TensorFlow's high-level API: the loop, batching and metrics live
 inside ``fit``; you declare the optimizer, loss and metrics instead of coding
 them.
 
->>> model, history = train(epochs=1, limit=256)
+>>> model, history = train(epochs=1, limit=256)  # doctest: +ELLIPSIS
+epoch 1: loss ..., accuracy ...
 >>> len(history), history[0]["loss"] > 0
 (1, True)
 >>> 0.0 <= evaluate(model, limit=64) <= 1.0

@@ -3,7 +3,8 @@
 PyTorch has no built-in ``fit``: the loop below *is* the idiomatic way, and
 everything in it (batching, zeroing gradients, the update) is visible code.
 
->>> model, history = train(epochs=1, limit=256)
+>>> model, history = train(epochs=1, limit=256)  # doctest: +ELLIPSIS
+epoch 1: loss ..., accuracy ...
 >>> len(history), history[0]["loss"] > 0
 (1, True)
 >>> 0.0 <= evaluate(model, limit=64) <= 1.0

@@ -1,0 +1,107 @@
+"""The built site in real headless Chromium: linked tabs switch everywhere, nothing errors or leaks."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import shutil
+import threading
+from urllib.parse import urlparse
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# Flags for a root, offline, headless run: without the networking ones Chromium
+# keeps trying to reach Google's services from this closed network.
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+TAB_STATE_JS = """
+() => [...document.querySelectorAll('.tabbed-set')].map(set => {
+  const inputs = [...set.querySelectorAll(':scope > input')];
+  const labels = [...set.querySelectorAll(':scope > .tabbed-labels > label')];
+  const i = inputs.findIndex(input => input.checked);
+  return labels[i].innerText.trim();
+})
+"""
+
+
+@pytest.fixture(scope="module")
+def served(built_site):
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(built_site.site_dir))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not shutil.which("chromium") and not shutil.which(CHROMIUM):
+        pytest.fail("Debian's chromium is not installed; `make test` installs it")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+class PageWatch:
+    """Console errors, uncaught exceptions and requests to other hosts, for one page."""
+
+    def __init__(self, page, base_url):
+        self.errors, self.foreign = [], []
+        host = urlparse(base_url).netloc
+        page.on("console", lambda msg: msg.type == "error" and self.errors.append(msg.text))
+        page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+        page.on("request", lambda req: urlparse(req.url).scheme in ("http", "https")
+                and urlparse(req.url).netloc != host and self.foreign.append(req.url))
+
+
+def test_clicking_tensorflow_switches_every_tab_group_on_the_page(browser, served):
+    page = browser.new_page()
+    watch = PageWatch(page, served)
+    page.goto(f"{served}/ease-of-use/", wait_until="networkidle")
+    before = page.evaluate(TAB_STATE_JS)
+    assert len(before) >= 4 and set(before) == {"PyTorch"}
+    page.locator(".tabbed-labels label", has_text="TensorFlow").first.click()
+    page.wait_for_timeout(300)
+    after = page.evaluate(TAB_STATE_JS)
+    assert after == ["TensorFlow"] * len(before)
+    # The TensorFlow code is what is now visible in the first group.
+    visible = page.locator(".tabbed-set").first.locator(".tabbed-block").nth(1)
+    assert visible.is_visible() and "keras" in visible.inner_text()
+    assert watch.errors == [] and watch.foreign == []
+    page.close()
+
+
+def test_the_choice_follows_the_reader_to_other_pages(browser, served):
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{served}/ease-of-use/", wait_until="networkidle")
+    page.locator(".tabbed-labels label", has_text="TensorFlow").first.click()
+    page.goto(f"{served}/debugging/", wait_until="networkidle")
+    state = page.evaluate(TAB_STATE_JS)
+    assert state and set(state) == {"TensorFlow"}
+    context.close()
+
+
+def test_every_page_loads_without_errors_or_third_party_requests(browser, served, built_site):
+    pages = sorted(p.parent.relative_to(built_site.site_dir).as_posix()
+                   for p in built_site.site_dir.rglob("index.html") if "404" not in p.parts)
+    problems = {}
+    for relative in pages:
+        page = browser.new_page()
+        watch = PageWatch(page, served)
+        page.goto(f"{served}/{'' if relative == '.' else relative + '/'}", wait_until="networkidle")
+        if watch.errors or watch.foreign:
+            problems[relative] = {"errors": watch.errors, "foreign": watch.foreign}
+        page.close()
+    assert len(pages) >= 10
+    assert problems == {}

@@ -1,0 +1,129 @@
+"""The snippet runner's cache and failure behaviour, on small fixture snippets.
+
+Fixtures live in a temporary ``snippets/`` tree; the engine's paths are
+pointed at it so nothing in the real cache or docs is touched.
+"""
+
+from __future__ import annotations
+
+import logging
+import textwrap
+
+import pytest
+
+from engine import paths, snippet_runner
+from engine.snippet_runner import SnippetFailure, refresh
+from engine.snippets import discover
+
+log = logging.getLogger("test")
+
+
+@pytest.fixture
+def tree(tmp_path, monkeypatch):
+    root = tmp_path / "snippets"
+    (root / "demo").mkdir(parents=True)
+    monkeypatch.setattr(paths, "SNIPPETS_DIR", root)
+    monkeypatch.setattr(paths, "SNIPPET_CACHE_DIR", tmp_path / "cache")
+    monkeypatch.setattr(paths, "SNIPPET_OUTPUT_DIR", tmp_path / "generated")
+
+    def write(relative: str, body: str):
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(body))
+        return path
+
+    write("demo/hello_torch.py", 'print("hello from torch side")\n')
+    write("demo/hello_tf.py", 'print("hello from tf side")\n')
+    return write
+
+
+def run(mode="stale", **kwargs):
+    return refresh(mode, log, snippets=discover(paths.SNIPPETS_DIR), jobs=2, **kwargs)
+
+
+def test_first_run_executes_and_second_reuses(tree):
+    first = run()
+    assert sorted(s.split("/")[-1] for s in first.ran) == ["hello_tf.py", "hello_torch.py"]
+    second = run()
+    assert second.ran == [] and len(second.reused) == 2
+    assert (paths.SNIPPET_OUTPUT_DIR / "demo" / "hello_tf.txt").read_text() == "hello from tf side\n"
+
+
+def test_changing_one_snippet_reruns_only_that_one(tree):
+    run()
+    tree("demo/hello_tf.py", 'print("changed")\n')
+    again = run()
+    assert [s.split("/")[-1] for s in again.ran] == ["hello_tf.py"]
+    assert (paths.SNIPPET_OUTPUT_DIR / "demo" / "hello_tf.txt").read_text() == "changed\n"
+
+
+def test_changing_an_imported_helper_reruns_its_users(tree):
+    tree("fixture_helper.py", "GREETING = 'hi'\n")
+    tree("demo/hello_torch.py", "from fixture_helper import GREETING\nprint(GREETING)\n")
+    run()
+    tree("fixture_helper.py", "GREETING = 'hello again'\n")
+    again = run()
+    assert [s.split("/")[-1] for s in again.ran] == ["hello_torch.py"]
+    assert (paths.SNIPPET_OUTPUT_DIR / "demo" / "hello_torch.txt").read_text() == "hello again\n"
+
+
+def test_mode_all_reruns_everything_and_none_runs_nothing(tree):
+    run()
+    assert len(run("all").ran) == 2
+    reused = run("none")
+    assert reused.ran == [] and len(reused.reused) == 2
+
+
+def test_mode_none_without_stored_output_fails_clearly(tree):
+    with pytest.raises(SnippetFailure, match="no stored output"):
+        run("none")
+
+
+def test_unknown_mode_is_rejected(tree):
+    with pytest.raises(ValueError, match="unknown mode"):
+        run("sometimes")
+
+
+def test_a_raising_snippet_fails_with_path_and_traceback_and_is_not_cached(tree):
+    tree("demo/broken_torch.py", "def f():\n    return 1 / 0\nf()\n")
+    tree("demo/broken_tf.py", "print('fine')\n")
+    with pytest.raises(SnippetFailure) as failure:
+        run()
+    message = str(failure.value)
+    assert "demo/broken_torch.py" in message and "ZeroDivisionError" in message
+    assert "return 1 / 0" in message  # the end of the traceback, not just the type
+    # The others still ran and were cached; the failure was not.
+    assert snippet_runner.load_record(next(s for s in discover(paths.SNIPPETS_DIR) if s.stem == "broken_tf"))
+    assert not snippet_runner.load_record(next(s for s in discover(paths.SNIPPETS_DIR) if s.stem == "broken_torch"))
+
+
+def test_stderr_and_nonzero_exit_fail_the_run(tree):
+    tree("demo/hello_torch.py", "import sys\nsys.stderr.write('disk on fire\\n')\nsys.exit(3)\n")
+    with pytest.raises(SnippetFailure, match=r"(?s)status 3.*disk on fire"):
+        run()
+
+
+def test_a_hanging_snippet_times_out(tree):
+    tree("demo/hello_torch.py", "# guide: timeout=2\nimport time\ntime.sleep(60)\n")
+    with pytest.raises(SnippetFailure, match="timed out after 2 s"):
+        run()
+
+
+def test_files_written_to_output_dir_are_kept_and_figures_published(tree):
+    tree(
+        "demo/hello_torch.py",
+        "from pathlib import Path\nimport os\nout = Path(os.environ['GUIDE_OUTPUT_DIR'])\n"
+        "(out / 'chart.svg').write_text('<svg/>')\n(out / 'model.bin').write_bytes(b'0' * 10)\n",
+    )
+    run()
+    assert (snippet_runner.files_dir("demo", "hello_torch") / "model.bin").exists()
+    assert (paths.SNIPPET_OUTPUT_DIR / "demo" / "hello_torch" / "chart.svg").read_text() == "<svg/>"
+    assert not (paths.SNIPPET_OUTPUT_DIR / "demo" / "hello_torch" / "model.bin").exists()
+
+
+def test_a_corrupt_cache_entry_is_a_miss_not_a_crash(tree):
+    run()
+    snippet = next(s for s in discover(paths.SNIPPETS_DIR) if s.stem == "hello_tf")
+    snippet_runner.record_path(snippet).write_text("{not json")
+    again = run()
+    assert [s.split("/")[-1] for s in again.ran] == ["hello_tf.py"]
