@@ -13,8 +13,8 @@ def pins(name: str) -> dict[str, str]:
 
 def test_every_requirement_is_pinned_exactly():
     for name in ("requirements.txt", "requirements-gpu.txt"):
-        lines = [l.split("#")[0].strip() for l in (paths.ROOT / name).read_text().splitlines()]
-        unpinned = [l for l in lines if l and "==" not in l]
+        lines = [line.split("#")[0].strip() for line in (paths.ROOT / name).read_text().splitlines()]
+        unpinned = [line for line in lines if line and "==" not in line]
         assert unpinned == [], f"{name} has unpinned lines: {unpinned}"
 
 

@@ -9,8 +9,8 @@ import sys
 from types import SimpleNamespace
 
 import pytest
-from conftest import ROOT, build_site
 
+from conftest import ROOT, build_site
 from engine import paths
 
 pytestmark = pytest.mark.build
@@ -46,7 +46,7 @@ def test_every_tab_group_is_labelled_pytorch_then_tensorflow(built_site):
     groups = 0
     for page in built_site.site_dir.rglob("index.html"):
         for block in re.findall(r'<div class="tabbed-labels">(.*?)</div>', page.read_text(encoding="utf-8"), re.S):
-            labels = [html.unescape(re.sub(r"<[^>]+>", "", l)).strip() for l in re.findall(r"<label[^>]*>(.*?)</label>", block, re.S)]
+            labels = [html.unescape(re.sub(r"<[^>]+>", "", label)).strip() for label in re.findall(r"<label[^>]*>(.*?)</label>", block, re.S)]
             assert labels == ["PyTorch", "TensorFlow"], f"{page}: tab labels {labels}"
             groups += 1
     assert groups >= 4

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from engine import atomic, environment, paths
 
@@ -30,5 +30,5 @@ def render(manifest: dict, built_on: str) -> str:
 
 
 def refresh(mode: str, log: logging.Logger) -> None:
-    built_on = datetime.now(timezone.utc).strftime("%Y-%m-%d")
+    built_on = datetime.now(UTC).strftime("%Y-%m-%d")
     atomic.write_if_changed(paths.GENERATED_DIR / "build_info.md", render(environment.manifest(), built_on))

@@ -113,7 +113,7 @@ def render_page_table(page: str, pairs: list[tuple[Path, Path]]) -> str:
         BANNER + header + "\n".join(rows) + "\n\n"
         "Counted over the sections the page shows: lines exclude blanks and comments; "
         "framework names are the distinct `torch`/`tf`/`keras` names the code touches.\n\n"
-        f"??? note \"Which framework names each side used\"\n\n"
+        "??? note \"Which framework names each side used\"\n\n"
         + "\n".join(f"    {line}" for line in notes.splitlines()) + "\n"
     )
 

@@ -22,7 +22,7 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from engine import atomic, environment, keys, paths
@@ -152,7 +152,7 @@ def run_one(snippet: Snippet, key: str) -> dict:
         "stdout": stdout,
         "stderr_tail": _tail(stderr, 40),
         "seconds": round(seconds, 3),
-        "ran_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "ran_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "device": environment.detect_device(),
         "versions": environment.framework_versions(),
         "files": sorted(p.relative_to(kept).as_posix() for p in kept.rglob("*") if p.is_file()),

@@ -14,9 +14,10 @@ True
 
 from __future__ import annotations
 
+import keras
+
 # --8<-- [start:data]
 import numpy as np
-import keras
 import tensorflow as tf
 
 from common.cnn_tf import build_model, count_trainable_params
@@ -48,7 +49,7 @@ def train(epochs: int = 5, limit: int | None = None):
     fit = model.fit(X, y, batch_size=batch_size, epochs=epochs, shuffle=True, verbose=0)
     history = [
         {"loss": loss, "accuracy": accuracy}
-        for loss, accuracy in zip(fit.history["loss"], fit.history["accuracy"])
+        for loss, accuracy in zip(fit.history["loss"], fit.history["accuracy"], strict=True)
     ]
     for epoch, record in enumerate(history):
         print(f"epoch {epoch + 1}: loss {record['loss']:.4f}, accuracy {record['accuracy']:.3f}")

@@ -14,7 +14,6 @@ True
 from __future__ import annotations
 
 # --8<-- [start:data]
-import numpy as np
 import torch
 from torch import nn
 

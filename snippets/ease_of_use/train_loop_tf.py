@@ -31,7 +31,7 @@ def train_step(model, optimizer, X, y):
     with tf.GradientTape() as tape:  # records the forward pass
         loss = loss_fn(y, model(X, training=True))
     gradients = tape.gradient(loss, model.trainable_variables)
-    optimizer.apply_gradients(zip(gradients, model.trainable_variables))
+    optimizer.apply_gradients(zip(gradients, model.trainable_variables, strict=True))
     return loss
 # --8<-- [end:train_step]
 
