@@ -32,9 +32,14 @@ from torch import nn
 class ScriptedPdb(pdb.Pdb):
     """pdb, fed from a list of commands and echoing them, as if someone typed them."""
 
-    def __init__(self, commands: list[str], out):
+    def __init__(self, commands: list[str], out, stops: list):
         super().__init__(stdin=io.StringIO("\n".join([*commands, "continue"]) + "\n"), stdout=out)
         self.use_rawinput = False
+        self.stops = stops
+
+    def interaction(self, frame, traceback):  # the debugger stopped here: record where
+        self.stops.append(f"{short_paths(frame.f_code.co_filename)}:{frame.f_code.co_name}")
+        super().interaction(frame, traceback)
 
     def precmd(self, line):
         self.message(line)  # pdb has already written the prompt
@@ -52,13 +57,11 @@ def short_paths(text: str) -> str:
 
 
 def install_scripted_debugger(commands: list[str], quiet: bool = False) -> list:
-    """Make `breakpoint()` open a ScriptedPdb; return the list each stop is appended to."""
+    """Make `breakpoint()` open a ScriptedPdb; return the list of places the debugger stopped."""
     hits = []
 
-    def hook(*args, **kwargs):
-        caller = sys._getframe(1).f_code  # where pdb.set_trace() would stop, too
-        hits.append(f"{short_paths(caller.co_filename)}:{caller.co_name}")
-        ScriptedPdb(commands, io.StringIO() if quiet else sys.stdout).set_trace(sys._getframe(1))
+    def hook(*args, **kwargs):  # what breakpoint() calls; pdb's own hook does the same
+        ScriptedPdb(commands, io.StringIO() if quiet else sys.stdout, hits).set_trace(sys._getframe(1))
 
     sys.breakpointhook = hook
     return hits
