@@ -12,7 +12,7 @@ import io
 from pathlib import Path
 
 from engine import atomic, environment, paths
-from engine.bench import stats, store
+from engine.bench import flops, stats, store
 from engine.bench import summarize as S
 from engine.bench.cases import CASES, FRAMEWORK_LABELS
 
@@ -114,6 +114,17 @@ def chart_step_time(rows: list[S.TrainRow], x_attr: str, xlabel: str, caption: s
     ax.legend(fontsize=7)
     ax.grid(True, which="both", alpha=0.3)
     ax.set_title(caption, fontsize=8)
+    data = _svg(fig)
+    plt.close(fig)
+    return data
+
+
+def chart_placeholder(caption: str) -> bytes:
+    """An image that says what is missing, so pages never link to a file that does not exist."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 1.2))
+    ax.axis("off")
+    ax.text(0.5, 0.5, f"{caption}: {NOT_MEASURED}", ha="center", va="center")
     data = _svg(fig)
     plt.close(fig)
     return data
@@ -290,16 +301,20 @@ def verdict_c09(res) -> str:
             b = S.find(rows, framework="tf", mode=tf_mode, width=width)
             if not a or not b or not a[0].rss_growth_mib or b[0].rss_growth_mib is None:
                 continue
-            tf_lower.append(b[0].rss_growth_mib < a[0].rss_growth_mib)
+            diff = (a[0].rss_growth_mib - b[0].rss_growth_mib) / max(a[0].rss_growth_mib, b[0].rss_growth_mib, 1)
+            tf_lower.append(0 if abs(diff) <= 0.05 else (1 if diff > 0 else -1))
             gaps.append((width, a[0].rss_growth_mib - b[0].rss_growth_mib))
             parts.append(f"width {width} ({a[0].params:,} parameters), {torch_mode}/{tf_mode}: PyTorch "
                          f"+{a[0].rss_growth_mib:,.0f} MiB, TensorFlow +{b[0].rss_growth_mib:,.0f} MiB")
     if not parts:
         return NOT_MEASURED
-    if all(tf_lower):
+    if all(s > 0 for s in tf_lower):
         verdict = "**Supported** on this hardware: TensorFlow's memory growth during training was lower at every size."
-    elif not any(tf_lower):
+    elif all(s < 0 for s in tf_lower):
         verdict = "**Not supported** on this hardware: PyTorch's memory growth during training was lower at every size."
+    elif all(s == 0 for s in tf_lower):
+        verdict = ("**Not supported** on this hardware: the two frameworks' memory growth was within 5 % of "
+                   "each other at every size.")
     else:
         verdict = "**Depends on model size and mode**: neither framework used less memory at every size."
     return (f"{verdict} Memory grown by the process after the model was built, during warm-up and timed "
@@ -349,7 +364,7 @@ def _cpu_speed_sentence(res) -> str:
     a, b = S.best(rows, "torch", batch_size=batch), S.best(rows, "tf", batch_size=batch)
     if not (a and b):
         return ""
-    return (f"On this build's {res['headline']['manifest']['device']} ({_hw_phrase(res['headline'])}), "
+    return (f"On this build's hardware ({_hw_phrase(res['headline'])}), "
             f"batch {batch}, each at its fastest: {_ratio_phrase(a, b)}.")
 
 
@@ -480,12 +495,14 @@ def render_all(root: Path | None = None, target: Path | None = None) -> list[Pat
         ("headline", "headline_step_time.svg",
          lambda rows, cap: chart_step_time(rows, "batch_size", "batch size", cap)),
         ("size_sweep", "size_sweep_step_time.svg",
-         lambda rows, cap: chart_step_time(rows, "width", "model width multiplier (1 = 34,826 parameters)", cap)),
+         lambda rows, cap: chart_step_time(rows, "width", f"model width multiplier (1 = {flops.trainable_params(1):,} parameters)", cap)),
         ("size_sweep", "size_sweep_memory.svg", chart_memory),
     ):
         rows = S.train_rows(res.get(case_name), res.get("ceiling"))
         if rows:
             files[chart] = fn(rows, f"{CASES[case_name].title}\n{_hw_phrase(res[case_name])}")
+        else:
+            files[chart] = chart_placeholder(CASES[case_name].title)
 
     files["summary.md"] = BANNER + summary_md(res, all_results)
     verdicts = {

@@ -66,12 +66,12 @@ class Ratio:
         return not (self.low <= 1.0 <= self.high)
 
     def describe(self, name_a: str, name_b: str) -> str:
-        interval = f"{self.ratio:.2f}x, 95% CI {self.low:.2f}-{self.high:.2f}"
+        interval = f"95% CI {self.low:.2f}–{self.high:.2f}"
         if not self.significant:
-            return f"no significant difference ({interval})"
-        if self.ratio < 1.0:
-            return f"{name_a} takes {self.ratio:.2f}x the time of {name_b} ({interval}): {name_a} is faster"
-        return f"{name_a} takes {self.ratio:.2f}x the time of {name_b} ({interval}): {name_b} is faster"
+            return (f"no significant difference ({name_a} takes {self.ratio:.2f}x the time of {name_b}, "
+                    f"{interval}, which includes 1.0)")
+        faster = name_a if self.ratio < 1.0 else name_b
+        return f"{name_a} takes {self.ratio:.2f}x the time of {name_b} ({interval}): {faster} is faster"
 
 
 def ratio_of_medians(

@@ -122,5 +122,7 @@ def check_writable(folder: Path) -> None:
     probe_dir = folder
     while not probe_dir.exists():
         probe_dir = probe_dir.parent
+    if not probe_dir.is_dir():
+        raise StoreError(f"results folder {folder} is not writable ({probe_dir} is not a folder)")
     if not os.access(probe_dir, os.W_OK | os.X_OK) or (folder.exists() and not os.access(folder, os.W_OK)):
         raise StoreError(f"results folder {folder} is not writable")

@@ -1,0 +1,63 @@
+"""Synthetic result files for the tests: every case, plausible shapes, no timing involved.
+
+The numbers are made up on purpose (seeded random draws around fixed
+centres) and never reach the site: only tests call this.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from engine import environment
+from engine.bench import cases as cases_mod
+from engine.bench import flops, store
+from engine.bench.cases import CASES
+
+_CENTRES_MS = {("torch", "eager"): 10.0, ("torch", "compile"): 8.0, ("tf", "eager"): 20.0,
+               ("tf", "function"): 9.0, ("tf", "xla"): 7.0, ("tf", "keras"): 12.0}
+
+
+def _run(fw, mode, batch, width, repeat, rng, kind, noise=False) -> dict:
+    run = {"framework": fw, "mode": mode, "batch_size": batch, "width": width, "repeat": repeat,
+           "noise_check": noise, "ok": True, "wall_s": 1.0, "peak_rss_bytes": int((300 + 50 * width**2) * 2**20)}
+    centre = _CENTRES_MS.get((fw, mode), 10.0) * max(batch, 1) / 32 * width
+    samples = [int(x * 1e6) for x in rng.normal(centre, centre * 0.02, size=30).clip(centre * 0.5)]
+    if kind == "train":
+        run["result"] = {"params": flops.trainable_params(width), "first_step_ns": 10**9,
+                         "samples_ns": samples, "rss_baseline_bytes": 250 * 2**20, "import_ns": 10**9,
+                         "build_ns": 10**8, "loss_first": 2.3, "loss_last": 2.0}
+    elif kind == "infer":
+        run["result"] = {"params": flops.trainable_params(1), "import_ns": 10**9, "build_ns": 10**8,
+                         "first_call_ns": 10**7, "samples_ns": samples}
+    elif kind == "accuracy":
+        run["result"] = {"reached": True, "target": 0.95, "test_accuracy": 0.96, "steps": 200, "epochs": 9,
+                         "train_seconds": centre / 2, "dataset": "fixture digits", "batch_size": batch}
+    else:
+        run["result"] = {"matmul_size": 1024, "matmul_float32_flops": 1.0e11 if fw == "tf" else 0.9e11,
+                         "copy_bytes_per_s": 1.0e10}
+    return run
+
+
+def synthetic_result(case_name: str, machine_id: str | None = None, seed: int = 0, profile: str = "quick") -> dict:
+    case = CASES[case_name]
+    rng = np.random.default_rng(seed)
+    runs = [_run(*config, 0, rng, case.kind) for config in case.configs(profile)]
+    runs += [_run(*config, 1, rng, case.kind, noise=True) for config in case.noise_configs]
+    manifest = environment.manifest("cpu")
+    manifest.update({"machine_id": machine_id or environment.machine_id("cpu"),
+                     "timestamp": "2026-01-01T00:00:00+00:00", "versions": store.current_versions(),
+                     "threads": {"intra_op": 2, "inter_op": 2, "OMP_NUM_THREADS": 2},
+                     "load_average_before": [0.1, 0.1, 0.1], "git_commit": "0" * 40})
+    return {"schema_version": store.SCHEMA_VERSION, "case": case_name, "title": case.title, "kind": case.kind,
+            "claims": list(case.claims), "profile": profile, "status": "ok", "manifest": manifest,
+            "code_hash": store.case_code_hash(case), "runs": runs}
+
+
+def write_all(root, machine_id: str | None = None) -> str:
+    machine_id = machine_id or environment.machine_id("cpu")
+    for name in CASES:
+        store.save(synthetic_result(name, machine_id), store.result_path(name, machine_id, root))
+    return machine_id
+
+
+FRAMEWORKS = cases_mod.FRAMEWORKS

@@ -1,0 +1,101 @@
+"""Rendering: same results give the same bytes; missing results say so; verdicts follow the numbers."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from engine.bench import fixtures, render, store
+
+CLAIMS = ("c02", "c03", "c07", "c08", "c09", "c16", "c19")
+
+
+@pytest.fixture
+def rendered(tmp_path):
+    results = tmp_path / "results"
+    fixtures.write_all(results)
+    render.render_all(results, tmp_path / "a")
+    render.render_all(results, tmp_path / "b")
+    return tmp_path
+
+
+def test_same_results_render_byte_identical(rendered):
+    a = {p.name: p.read_bytes() for p in (rendered / "a").iterdir()}
+    b = {p.name: p.read_bytes() for p in (rendered / "b").iterdir()}
+    assert a == b
+    assert {"headline_step_time.svg", "size_sweep_memory.svg", "summary.md"} <= set(a)
+    assert b"<dc:date>" not in a["headline_step_time.svg"]  # no build date stamped in
+
+
+def test_second_render_changes_nothing(rendered):
+    assert render.render_all(rendered / "results", rendered / "a") == []
+
+
+def test_every_claim_gets_a_verdict_naming_the_hardware(rendered):
+    for claim in CLAIMS:
+        text = (rendered / "a" / f"verdict_{claim}.md").read_text()
+        assert "not measured on this build" not in text or claim in ("c07", "c08", "c19")
+        assert "AMD" in text or "cpu" in text
+
+
+def test_gpu_claims_are_not_claimed_from_cpu_results(rendered):
+    for claim in ("c07", "c08", "c19"):
+        assert "Not measured on a GPU" in (rendered / "a" / f"verdict_{claim}.md").read_text()
+
+
+def test_compiled_faster_in_both_means_c03_supported(rendered):
+    # The fixture's compiled modes are centred below eager in both frameworks.
+    assert "**Supported**" in (rendered / "a" / "verdict_c03.md").read_text()
+
+
+def test_verdict_flips_with_the_numbers(tmp_path):
+    results = tmp_path / "results"
+    machine = fixtures.write_all(results)
+    path = store.result_path("headline", machine, results)
+    data = json.loads(path.read_text())
+    for run in data["runs"]:  # make every compiled mode 3x slower than eager
+        if run["mode"] != "eager":
+            run["result"]["samples_ns"] = [s * 3 for s in run["result"]["samples_ns"]]
+    store.save(data, path)
+    render.render_all(results, tmp_path / "out")
+    assert "**Not supported**" in (tmp_path / "out" / "verdict_c03.md").read_text()
+
+
+def test_missing_results_say_not_measured(tmp_path):
+    render.render_all(tmp_path / "empty", tmp_path / "out")
+    for claim in CLAIMS:
+        assert "not measured on this build" in (tmp_path / "out" / f"verdict_{claim}.md").read_text()
+    assert "not measured on this build" in (tmp_path / "out" / "headline.md").read_text()
+    assert (tmp_path / "out" / "headline_step_time.svg").exists()  # placeholder keeps links valid
+
+
+def test_tables_show_ratios_and_noise_check(rendered):
+    text = (rendered / "a" / "headline.md").read_text()
+    assert "95% CI" in text and "Noise check" in text
+    assert "% of measured peak" in text
+
+
+def test_failed_runs_are_shown(tmp_path):
+    results = tmp_path / "results"
+    machine = fixtures.write_all(results)
+    path = store.result_path("headline", machine, results)
+    data = json.loads(path.read_text())
+    data["runs"].append({"framework": "tf", "mode": "xla", "batch_size": 512, "width": 1, "repeat": 0,
+                         "noise_check": False, "ok": False, "reason": "timed out after 300 s"})
+    data["status"], data["failure"] = "partial", {"reason": "timed out after 300 s", "failed_runs": 1}
+    store.save(data, path)
+    render.render_all(results, tmp_path / "out")
+    text = (tmp_path / "out" / "headline.md").read_text()
+    assert "timed out after 300 s" in text and "Failed" in text
+
+
+def test_other_machines_are_rendered_with_their_own_label(tmp_path):
+    results = tmp_path / "results"
+    fixtures.write_all(results)
+    other = fixtures.synthetic_result("headline", "cuda-some-gpu-8c-12345678")
+    other["manifest"]["cpu_model"] = "Other CPU 9000"
+    store.save(other, store.result_path("headline", "cuda-some-gpu-8c-12345678", results))
+    render.render_all(results, tmp_path / "out")
+    assert "Other CPU 9000" in (tmp_path / "out" / "other_machines.md").read_text()
+    assert "Other CPU 9000" not in (tmp_path / "out" / "headline.md").read_text()
