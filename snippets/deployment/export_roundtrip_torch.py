@@ -1,0 +1,222 @@
+"""Export the guide's CNN from PyTorch, load each artifact back, and compare it with eager.
+
+Four artifacts: a ``state_dict`` checkpoint (needs the Python class to load),
+a ``torch.export`` program (``.pt2``), ONNX run by ONNX Runtime, and
+TorchScript (deprecated in favour of ``torch.export``). For each: size on disk,
+load time, warm latency for one image, and the largest difference from the
+eager model's logits. The doctest runs the round trip with few repeats:
+
+>>> import tempfile
+>>> model, X = trained_model_and_batch(train_steps=2)
+>>> rows, notes = round_trip(model, X, Path(tempfile.mkdtemp()), repeats=3)
+>>> [row.artifact for row in rows]
+['state_dict (.pt)', 'torch.export (.pt2)', 'ONNX (.onnx)', 'TorchScript (.pt)']
+>>> all(row.max_abs_diff < 1e-4 and row.top1_agreement == 1.0 for row in rows)
+True
+>>> all(row.size_bytes > 34_826 * 4 for row in rows)  # every artifact holds the fp32 weights
+True
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from common.cnn_torch import build_model
+from common.data import load_dataset
+from common.outputs import output_dir
+
+device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+batch_size = 64  # images compared for parity; latency is timed on one image
+seed = 0
+
+
+@dataclass
+class Row:
+    artifact: str
+    size_bytes: int
+    load_ms: float
+    latency_ms: float
+    max_abs_diff: float
+    top1_agreement: float
+
+
+def trained_model_and_batch(train_steps: int = 60) -> tuple[nn.Module, np.ndarray]:
+    """The shared CNN after a short training run, and a batch of real test images."""
+    torch.manual_seed(seed)
+    data = load_dataset()
+    X_train = torch.from_numpy(data.x_train).unsqueeze(1)
+    y_train = torch.from_numpy(data.y_train)
+    model = build_model()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
+    order = np.random.default_rng(seed).permutation(len(X_train))
+    for step in range(train_steps):
+        idx = order[(step * batch_size) % len(order) :][:batch_size]
+        loss = nn.functional.cross_entropy(model(X_train[idx]), y_train[idx])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    X = data.x_test[:batch_size, None]  # (64, 1, 28, 28) float32, channels first
+    return model.eval().to(device), X
+
+
+# --8<-- [start:measure]
+def sync() -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()  # CUDA calls return before the work is done
+
+
+def median_ms(fn, repeats: int) -> float:
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        sync()
+        samples.append((time.perf_counter() - start) * 1e3)
+    return statistics.median(samples)
+
+
+def size_on_disk(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) if path.is_dir() else path.stat().st_size
+# --8<-- [end:measure]
+
+
+def onnx_export(model: nn.Module, example: torch.Tensor, path: Path) -> str:
+    """ONNX export; the torch.export-based exporter needs the onnxscript package."""
+    try:
+        import onnxscript  # noqa: F401
+    except ImportError:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the legacy exporter warns that it is legacy
+            torch.onnx.export(
+                model, (example,), str(path), dynamo=False,
+                input_names=["images"], output_names=["logits"],
+                dynamic_axes={"images": {0: "batch"}, "logits": {0: "batch"}},
+            )
+        return "legacy TorchScript-based exporter (dynamo=False): onnxscript is not installed"
+    torch.onnx.export(
+        model, (example,), str(path), dynamo=True,
+        input_names=["images"], output_names=["logits"],
+        dynamic_shapes=({0: torch.export.Dim("batch", max=4096)},),
+    )
+    return "torch.export-based exporter (dynamo=True)"
+
+
+def round_trip(model: nn.Module, X: np.ndarray, folder: Path, repeats: int = 50) -> tuple[list[Row], list[str]]:
+    import onnxruntime as ort
+
+    folder.mkdir(parents=True, exist_ok=True)
+    X_tensor = torch.from_numpy(X).to(device)
+    example = X_tensor[:2]
+    with torch.no_grad():
+        expected = model(X_tensor).cpu().numpy()
+    paths = {name: folder / name for name in ("cnn_state.pt", "cnn.pt2", "cnn.onnx", "cnn_scripted.pt")}
+
+    # --8<-- [start:export]
+    torch.save(model.state_dict(), paths["cnn_state.pt"])  # weights only: needs build_model() to load
+
+    batch = torch.export.Dim("batch", max=4096)  # any batch size, not just the example's
+    exported = torch.export.export(model, (example,), dynamic_shapes=({0: batch},))
+    torch.export.save(exported, paths["cnn.pt2"])
+
+    onnx_exporter = onnx_export(model, example, paths["cnn.onnx"])
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        scripted = torch.jit.script(model)  # compiles the Python code to TorchScript
+        scripted.save(paths["cnn_scripted.pt"])
+    # --8<-- [end:export]
+    deprecations = sorted({str(w.message) for w in caught if issubclass(w.category, (DeprecationWarning, FutureWarning, UserWarning))})
+    notes = [
+        f"ONNX: {onnx_exporter}",
+        "torch.jit.script warned: " + (deprecations[0] if deprecations else "nothing"),
+    ]
+
+    # --8<-- [start:load]
+    providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in ort.get_available_providers()]
+
+    def load_state_dict():
+        fresh = build_model().to(device).eval()
+        fresh.load_state_dict(torch.load(paths["cnn_state.pt"], map_location=device, weights_only=True))
+        return fresh
+
+    loaders = {  # artifact -> (file, load it, run it on a numpy batch)
+        "state_dict (.pt)": ("cnn_state.pt", load_state_dict, None),
+        "torch.export (.pt2)": ("cnn.pt2", lambda: torch.export.load(paths["cnn.pt2"]).module(), None),
+        "ONNX (.onnx)": (
+            "cnn.onnx",
+            lambda: ort.InferenceSession(str(paths["cnn.onnx"]), providers=providers),
+            lambda session, X: session.run(["logits"], {"images": X})[0],
+        ),
+        "TorchScript (.pt)": ("cnn_scripted.pt", lambda: torch.jit.load(paths["cnn_scripted.pt"], map_location=device), None),
+    }
+    # --8<-- [end:load]
+
+    def run_torch(module, X):
+        with torch.no_grad():
+            return module(torch.from_numpy(X).to(device)).cpu().numpy()
+
+    rows = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch.jit.load repeats its deprecation warning
+        for artifact, (file, load, run) in loaders.items():
+            run = run or run_torch
+            loaded = None
+
+            def load_once():
+                nonlocal loaded
+                loaded = load()
+
+            load_ms = median_ms(load_once, repeats=3)
+            one_image = X[:1]
+            for _ in range(10):  # warm-up, excluded from timing
+                run(loaded, one_image)
+            latency_ms = median_ms(lambda: run(loaded, one_image), repeats)
+            got = run(loaded, X)
+            rows.append(Row(
+                artifact=artifact,
+                size_bytes=size_on_disk(paths[file]),
+                load_ms=load_ms,
+                latency_ms=latency_ms,
+                max_abs_diff=float(np.max(np.abs(got - expected))),
+                top1_agreement=float(np.mean(got.argmax(1) == expected.argmax(1))),
+            ))
+    return rows, notes
+
+
+def eager_latency_ms(model: nn.Module, X: np.ndarray, repeats: int = 50) -> float:
+    one_image = torch.from_numpy(X[:1]).to(device)
+    with torch.no_grad():
+        for _ in range(10):
+            model(one_image)
+        return median_ms(lambda: model(one_image), repeats)
+
+
+def print_table(rows: list[Row], eager_ms: float, repeats: int) -> None:
+    print(f"eager model, warm latency for 1 image: {eager_ms:.3f} ms (median of {repeats})")
+    header = f"{'artifact':<22}{'size KiB':>10}{'load ms':>10}{'1-image ms':>12}{'max |diff|':>12}{'top-1 agree':>13}"
+    print(header)
+    print("-" * len(header))
+    for row in rows:
+        print(
+            f"{row.artifact:<22}{row.size_bytes / 1024:>10.1f}{row.load_ms:>10.2f}"
+            f"{row.latency_ms:>12.3f}{row.max_abs_diff:>12.2e}{row.top1_agreement:>13.1%}"
+        )
+
+
+if __name__ == "__main__":
+    repeats = 50
+    print(f"torch {torch.__version__} on {device}; {os.cpu_count()} CPU threads visible")
+    model, X = trained_model_and_batch()
+    rows, notes = round_trip(model, X, output_dir() / "artifacts", repeats=repeats)
+    print("\n".join(notes))
+    print(f"parity on {len(X)} real test images; load = median of 3 loads; latency = median of {repeats} calls")
+    print_table(rows, eager_latency_ms(model, X, repeats), repeats)
