@@ -29,6 +29,8 @@ Run it: ``python snippets/scalability/data_parallel_tf.py``.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import socket
@@ -68,6 +70,14 @@ def max_weight_difference(states: list[dict[str, np.ndarray]]) -> float:
         (float(np.abs(state[name] - first[name]).max()) for state in states[1:] for name in first),
         default=0.0,
     )
+
+
+@contextlib.contextmanager
+def timing_lock():
+    """Held while measuring, so the two distributed examples never run (and time) each other."""
+    with open(Path(tempfile.gettempdir()) / "guide-distributed-examples.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
 
 
 def threads_per_worker() -> int:
@@ -218,7 +228,8 @@ def main() -> None:
     os.environ["OMP_NUM_THREADS"] = str(threads)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     print(load_dataset().summary())
-    results = [launch(world_size, threads) for world_size in WORKER_COUNTS]
+    with timing_lock():
+        results = [launch(world_size, threads) for world_size in WORKER_COUNTS]
     print(f"{results[0]['versions']}; {threads} thread(s) per worker; "
           f"batch {batch_size} per worker; {WARMUP_STEPS} warm-up + {TIMED_STEPS} timed steps")
     efficiency = scaling_efficiency({r["workers"]: r["samples_per_s"] for r in results})

@@ -28,6 +28,8 @@ Run it: ``python snippets/scalability/data_parallel_torch.py``.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import socket
@@ -74,6 +76,14 @@ def max_weight_difference(states: list[dict[str, torch.Tensor]]) -> float:
         (float((state[name] - first[name]).abs().max()) for state in states[1:] for name in first),
         default=0.0,
     )
+
+
+@contextlib.contextmanager
+def timing_lock():
+    """Held while measuring, so the two distributed examples never run (and time) each other."""
+    with open(Path(tempfile.gettempdir()) / "guide-distributed-examples.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
 
 
 def threads_per_worker() -> int:
@@ -191,7 +201,8 @@ def main() -> None:
     print(load_dataset().summary())
     print(f"torch {torch.__version__}; {threads} thread(s) per worker; "
           f"batch {batch_size} per worker; {WARMUP_STEPS} warm-up + {TIMED_STEPS} timed steps")
-    results = [launch(world_size, threads) for world_size in WORKER_COUNTS]
+    with timing_lock():
+        results = [launch(world_size, threads) for world_size in WORKER_COUNTS]
     efficiency = scaling_efficiency({r["workers"]: r["samples_per_s"] for r in results})
 
     print()
