@@ -1,0 +1,83 @@
+"""A tiny real harness run, and the harness surviving jobs that crash or hang."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+
+from engine import environment
+from engine.bench import harness, store
+from engine.bench.cases import CASES
+
+
+def _tiny(case_name, configs, steps=(2, 3)):
+    case = CASES[case_name]
+    return dataclasses.replace(case, grid={"quick": configs}, steps={"quick": steps}, noise_configs=())
+
+
+def test_tiny_real_run_of_the_headline_case(tmp_path):
+    case = _tiny("headline", [("torch", "eager", 8, 1), ("tf", "function", 8, 1)])
+    result = harness.run_case(case, "quick", "cpu", root=tmp_path)
+    assert result["status"] == "ok", result.get("failure")
+    path = store.result_path("headline", environment.machine_id("cpu"), tmp_path)
+    assert store.load(path) == json.loads(json.dumps(result))
+    assert [r["framework"] for r in result["runs"]] == ["torch", "tf"]  # interleaved
+    for run in result["runs"]:
+        child = run["result"]
+        assert len(child["samples_ns"]) == 3 and all(s > 0 for s in child["samples_ns"])
+        assert child["warmup_steps"] == 2
+        assert child["params"] == 34826
+        assert child["settings"]["precision"] == "float32"
+        assert child["settings"]["intra_op_threads"] == environment.usable_cores()
+        assert run["peak_rss_bytes"] > child["rss_baseline_bytes"] > 0
+    manifest = result["manifest"]
+    assert manifest["threads"]["OMP_NUM_THREADS"] == environment.usable_cores()
+    assert {"torch", "keras", "python"} <= set(manifest["versions"])
+    assert manifest["timestamp"] and manifest["cpu_model"]
+    assert store.stale_reasons(result, CASES["headline"], environment.machine_id("cpu")) == []
+
+
+def test_crashing_job_is_recorded_and_others_still_run(tmp_path, monkeypatch):
+    case = _tiny("headline", [("torch", "eager", 4, 1), ("tf", "function", 4, 1)])
+    real_plan = harness.plan
+
+    def plan_with_a_bad_job(*args, **kwargs):
+        jobs = real_plan(*args, **kwargs)
+        bad = dataclasses.replace(jobs[0], spec={**jobs[0].spec, "expected_params": 1})
+        return [bad] + jobs[1:]
+
+    monkeypatch.setattr(harness, "plan", plan_with_a_bad_job)
+    result = harness.run_case(case, "quick", "cpu", root=tmp_path)
+    assert result["status"] == "partial"
+    bad, good = result["runs"][0], result["runs"][1]
+    assert not bad["ok"] and "expected 1" in bad["reason"]
+    assert good["ok"]
+
+
+def test_hanging_job_times_out(tmp_path):
+    case = _tiny("headline", [("torch", "eager", 4, 1)])
+    job = harness.plan(case, "quick")[0]
+    record = harness.run_job(job, "cpu", timeout_s=0.5)
+    assert not record["ok"] and record["reason"].startswith("timed out")
+
+
+def test_failed_rerun_keeps_the_last_good_result(tmp_path, monkeypatch):
+    case = _tiny("headline", [("torch", "eager", 4, 1)])
+    good = harness.run_case(case, "quick", "cpu", root=tmp_path)
+    assert good["status"] == "ok"
+    monkeypatch.setattr(harness, "run_job", lambda job, device, timeout_s: {
+        "framework": "torch", "mode": "eager", "batch_size": 4, "width": 1, "repeat": 0,
+        "noise_check": False, "ok": False, "reason": "killed by signal 9"})
+    failed = harness.run_case(case, "quick", "cpu", root=tmp_path)
+    assert failed["status"] == "failed" and "signal 9" in failed["failure"]["reason"]
+    assert failed["runs"] == good["runs"]
+    assert any("last run failed" in r for r in store.stale_reasons(failed, CASES["headline"], environment.machine_id("cpu")))
+
+
+def test_cuda_request_without_cuda_is_refused():
+    if environment.detect_device() == "cuda":
+        pytest.skip("this machine has CUDA")
+    with pytest.raises(ValueError):
+        harness.resolve_device("cuda")
