@@ -198,6 +198,44 @@ def check(results_dir) -> None:
 
 
 @cli.command()
+@click.option("--batch-size", type=click.IntRange(min=1), default=128, show_default=True)
+@click.option("--rounds", type=click.IntRange(min=1), default=2, show_default=True)
+def crosscheck(batch_size, rounds) -> None:
+    """Compare the harness's step time with torch.utils.benchmark.Timer / timeit (nothing is stored)."""
+    import json as _json
+    import subprocess
+
+    from engine.bench import stats
+    from engine.bench.harness import Job, child_env, run_job
+    from engine.bench.cases import job_spec
+
+    device = harness.resolve_device("auto")
+    case = CASES["headline"]
+    worst = 0.0
+    for framework, mode in (("torch", "eager"), ("tf", "function")):
+        ours, theirs, tool = [], [], ""
+        for round_ in range(rounds):
+            config = (framework, mode, batch_size, 1)
+            spec = job_spec(case, config, "default", environment.usable_cores())
+            record = run_job(Job(case, config, round_, False, spec), device, 600)
+            if not record["ok"]:
+                raise click.ClickException(f"harness run failed: {record['reason']}")
+            ours.append(stats.median(record["result"]["samples_ns"]) / 1e6)
+            out = subprocess.run([sys.executable, "-m", "engine.bench.crosscheck", framework, str(batch_size), mode],
+                                 capture_output=True, text=True, env=child_env(device, environment.usable_cores()),
+                                 check=True).stdout.strip().splitlines()[-1]
+            reference = _json.loads(out)
+            theirs.append(reference["median_ms"])
+            tool = reference["tool"]
+        a, b = stats.median(ours), stats.median(theirs)
+        worst = max(worst, stats.relative_difference(a, b))
+        click.echo(f"{framework} {mode} batch {batch_size}: harness {a:.2f} ms (rounds {', '.join(f'{x:.2f}' for x in ours)}) "
+                   f"vs {tool} {b:.2f} ms (rounds {', '.join(f'{x:.2f}' for x in theirs)}): "
+                   f"{100 * stats.relative_difference(a, b):.1f} % apart")
+    sys.exit(0 if worst <= 0.10 else 1)
+
+
+@cli.command()
 @click.option("--mode", type=click.Choice(["stale", "all", "none"]), default="stale", show_default=True,
               help="stale: run changed snippets; all: rerun every snippet; none: publish stored output.")
 def snippets(mode) -> None:

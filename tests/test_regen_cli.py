@@ -34,7 +34,7 @@ def invoke(cli, *args):
     return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
 
-@pytest.mark.parametrize("verb", ["run", "render", "list", "check", "snippets"])
+@pytest.mark.parametrize("verb", ["run", "render", "list", "check", "snippets", "crosscheck"])
 def test_every_verb_has_help(cli, verb):
     result = invoke(cli, verb, "--help")
     assert result.exit_code == 0
