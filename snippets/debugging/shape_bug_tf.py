@@ -38,6 +38,7 @@ def build_buggy_model() -> keras.Model:
 # --8<-- [end:model]
 
 
+# --8<-- [start:describe]
 def capture(fn):
     """Run `fn`, return the exception it raised (None if it did not raise)."""
     try:
@@ -71,6 +72,7 @@ def describe(error: BaseException, max_lines: int = 12) -> None:
     for frame in frames:
         if (frame.filename == __file__ and frame.name != "capture") or frame is frames[-1]:
             print(f"    {_short(frame.filename)}:{frame.lineno} in {frame.name}: {frame.line}")
+# --8<-- [end:describe]
 
 
 if __name__ == "__main__":
