@@ -86,8 +86,14 @@ def timeout_for(snippet: Snippet) -> int:
     return int(match.group(1)) if match else DEFAULT_TIMEOUT_S
 
 
-def snippet_env(output_dir: Path) -> dict[str, str]:
+def snippet_env(output_dir: Path, jobs: int = 1) -> dict[str, str]:
     env = dict(os.environ)
+    # Snippets running side by side share the cores instead of each grabbing
+    # all of them (oversubscribed thread pools slow everyone down). These are
+    # examples, not benchmarks: the benchmark harness pins threads itself.
+    threads = str(max(1, environment.usable_cores() // max(1, jobs)))
+    for name in ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS"):
+        env.setdefault(name, threads)
     python_path = [str(paths.SNIPPETS_DIR), str(paths.SCRIPTS_DIR)]
     if env.get("PYTHONPATH"):
         python_path.append(env["PYTHONPATH"])
@@ -107,7 +113,7 @@ def _tail(text: str, lines: int = TRACEBACK_LINES) -> str:
     return "\n".join(text.rstrip().splitlines()[-lines:])
 
 
-def run_one(snippet: Snippet, key: str) -> dict:
+def run_one(snippet: Snippet, key: str, jobs: int = 1) -> dict:
     """Run one snippet in a fresh process; return its record or raise SnippetFailure."""
     timeout = timeout_for(snippet)
     with tempfile.TemporaryDirectory(prefix=f"guide-{snippet.stem}-") as scratch:
@@ -119,7 +125,7 @@ def run_one(snippet: Snippet, key: str) -> dict:
         process = subprocess.Popen(
             [sys.executable, str(snippet.path)],
             cwd=paths.ROOT,
-            env=snippet_env(output_dir),
+            env=snippet_env(output_dir, jobs),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -218,7 +224,7 @@ def refresh(
         jobs = jobs or default_jobs()
         log.info(f"snippets: running {len(to_run)} of {len(snippets)} ({jobs} at a time)")
         with ThreadPoolExecutor(max_workers=jobs) as pool:
-            futures = {pool.submit(run_one, snippet, key): snippet for snippet, key in to_run}
+            futures = {pool.submit(run_one, snippet, key, jobs): snippet for snippet, key in to_run}
             for done, future in enumerate(as_completed(futures), start=1):
                 snippet = futures[future]
                 try:
