@@ -33,6 +33,7 @@ BUILD_STEPS = [
     "engine.codestats:refresh",
     "engine.build_info:refresh",
     "engine.tensorboard_curves:refresh",
+    "engine.notebooks:refresh",
 ]
 
 MODES = ("stale", "none", "all")
