@@ -148,3 +148,17 @@ def test_two_process_ddp_equals_one_process_on_the_joined_batch():
     for name, tensor in reference.state_dict().items():
         np.testing.assert_allclose(states[0][name].numpy(), tensor.numpy(), rtol=1e-5, atol=1e-6)
 
+
+
+def test_timing_lock_is_shared_by_both_snippets():
+    import fcntl
+
+    torch_snippet = _load("data_parallel_torch")
+    tf_snippet = _load("data_parallel_tf")
+    lock_file = Path(tempfile.gettempdir()) / "guide-distributed-examples.lock"
+    with torch_snippet.timing_lock():
+        # While one example measures, the other cannot take the lock.
+        with open(lock_file, "w") as other, pytest.raises(BlockingIOError):
+            fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    with tf_snippet.timing_lock():  # released on exit, so the twin gets it
+        pass
