@@ -115,6 +115,7 @@ def test_torch_export_graph_of_the_shared_cnn():
 
 def test_tf_function_graph_of_the_shared_cnn():
     import tensorflow as tf
+
     from common.cnn_tf import build_model
 
     capture = load("capture_tf")

@@ -18,7 +18,6 @@ import re
 import sys
 import textwrap
 import traceback
-from pathlib import Path
 
 import torch
 from torch import nn
