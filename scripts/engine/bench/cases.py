@@ -108,7 +108,7 @@ _add(Case(
         "default": _grid(ALL_MODES, (32, 128, 512), (1,)),
         "full": _grid(ALL_MODES, (32, 64, 128, 256, 512), (1,)),
     },
-    steps={"quick": (10, 20), "default": (15, 50), "full": (20, 100)},
+    steps={"quick": (10, 20), "default": (15, 40), "full": (20, 100)},
     noise_configs=(("torch", "eager", 128, 1), ("tf", "function", 128, 1)),
 ))
 
@@ -126,7 +126,7 @@ _add(Case(
         "full": _grid([("torch", "eager"), ("tf", "eager"), ("torch", "compile"), ("tf", "function")],
                       (128,), (1, 2, 4, 8)),
     },
-    steps={"quick": (10, 15), "default": (15, 30), "full": (20, 60)},
+    steps={"quick": (10, 15), "default": (15, 25), "full": (20, 60)},
 ))
 
 _add(Case(
@@ -153,7 +153,7 @@ _add(Case(
     workload="time_to_accuracy",
     grid={
         "quick": [("torch", "eager", 64, 1), ("tf", "function", 64, 1)],
-        "default": [("torch", "eager", 64, 1), ("tf", "function", 64, 1), ("tf", "keras", 64, 1)],
+        "default": [("torch", "eager", 64, 1), ("tf", "function", 64, 1)],
         "full": [("torch", "eager", 64, 1), ("tf", "function", 64, 1), ("torch", "compile", 64, 1),
                  ("tf", "keras", 64, 1)],
     },
