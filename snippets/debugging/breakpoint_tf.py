@@ -16,6 +16,7 @@ a real ``pdb.Pdb`` reading its commands from a list instead of the keyboard.
 ...     _ = compiled(tf.ones((2, 3)))
 >>> len(hits)
 1
+>>> sys.breakpointhook = sys.__breakpointhook__  # put the real debugger back
 """
 
 import io

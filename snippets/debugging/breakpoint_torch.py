@@ -17,6 +17,7 @@ a real ``pdb.Pdb`` reading its commands from a list instead of the keyboard.
 ...     _ = model(torch.ones(2, 3))
 >>> len(hits)
 2
+>>> sys.breakpointhook = sys.__breakpointhook__  # put the real debugger back
 """
 
 import io
