@@ -166,6 +166,11 @@ def headline_md(result, ceiling) -> str:
                          + S.compare(a, b).describe("PyTorch", "TensorFlow") + ".")
     for fail in S.failed_runs(result):
         lines.append(f"- **Failed:** {fail['framework']} {fail['mode']} batch {fail['batch_size']}: {fail['reason']}")
+    over = [r for r in rows if r.fraction_of_peak and r.fraction_of_peak > 1.0]
+    if over:
+        lines.append(f"- {len(over)} row(s) exceed 100 % of the measured peak: the ceiling measurement itself "
+                     "came out low (a busy machine or a matmul size below the best one), so these fractions "
+                     "are not meaningful for this run.")
     checks = S.noise_checks(result)
     for c in checks:
         lines.append(f"- Noise check ({FRAMEWORK_LABELS[c['framework']]} {c['mode']}, batch {c['batch_size']}, "
