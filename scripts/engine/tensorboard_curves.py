@@ -22,14 +22,9 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-PAGE = "ecosystem"
-RUNS = {  # framework label -> (snippet stem, run folder inside its output_dir())
-    "PyTorch": ("tensorboard_log_torch", "runs/torch"),
-    "TensorFlow": ("tensorboard_log_tf", "runs/tf"),
-}
-COLORS = {"PyTorch": "#ee4c2c", "TensorFlow": "#1a73e8"}
-BANNER = "scripts/engine/tensorboard_curves.py (runs during mkdocs build; also `python scripts/regen.py`)"
-EVENT_GLOB = "events.out.tfevents.*"
+# --8<-- [start:reader]
+from tensorboard.backend.event_processing import event_accumulator
+from tensorboard.util import tensor_util
 
 
 @dataclass
@@ -44,10 +39,6 @@ class Run:
     scalars: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
     tags: list[TagInfo] = field(default_factory=list)
 
-
-# --8<-- [start:reader]
-from tensorboard.backend.event_processing import event_accumulator  # noqa: E402
-from tensorboard.util import tensor_util  # noqa: E402
 
 KEEP_ALL = {  # 0 = keep every event; the default samples long runs down
     event_accumulator.SCALARS: 0,
@@ -83,6 +74,16 @@ def read_run(run_dir: str | Path) -> Run:
 # --8<-- [end:reader]
 
 
+PAGE = "ecosystem"
+RUNS = {  # framework label -> (snippet stem, run folder inside its output_dir())
+    "PyTorch": ("tensorboard_log_torch", "runs/torch"),
+    "TensorFlow": ("tensorboard_log_tf", "runs/tf"),
+}
+COLORS = {"PyTorch": "#ee4c2c", "TensorFlow": "#1a73e8"}
+BANNER = "scripts/engine/tensorboard_curves.py (runs during mkdocs build; also `python scripts/regen.py`)"
+EVENT_GLOB = "events.out.tfevents.*"
+
+
 def find_run_dir(files_dir: Path, relative: str) -> Path:
     """The folder holding the run's event files; fails loudly when there are none."""
     run_dir = files_dir / relative
@@ -103,9 +104,9 @@ def render_svg(runs: dict[str, Run], caption: str) -> bytes:
     with plt.rc_context({"svg.hashsalt": "guide", "svg.fonttype": "path", "font.size": 9}):
         fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(9, 3.6), constrained_layout=True)
         for label, run in runs.items():
-            steps, values = zip(*run.scalars["train/loss"])
+            steps, values = zip(*run.scalars["train/loss"], strict=True)
             ax_loss.plot(steps, values, color=COLORS[label], label=label, linewidth=1.4)
-            steps, values = zip(*run.scalars["test/accuracy"])
+            steps, values = zip(*run.scalars["test/accuracy"], strict=True)
             ax_acc.plot(steps, values, color=COLORS[label], label=label, marker="o", linewidth=1.4)
         ax_loss.set(title="train/loss (every step)", xlabel="step", ylabel="cross-entropy")
         ax_acc.set(title="test/accuracy (end of each epoch)", xlabel="step", ylabel="accuracy")

@@ -39,6 +39,7 @@ from common.outputs import output_dir
 device = "gpu" if tf.config.list_physical_devices("GPU") else "cpu"  # TF places ops itself
 batch_size = 64  # images compared for parity; latency is timed on one image
 seed = 0
+threads = 1  # one request, one core, in every runtime: equal, and steady on a busy machine
 
 
 @dataclass
@@ -65,7 +66,7 @@ def trained_model_and_batch(train_steps: int = 60) -> tuple[keras.Model, np.ndar
         idx = order[(step * batch_size) % len(order) :][:batch_size]
         with tf.GradientTape() as tape:
             loss = loss_fn(y_train[idx], model(X_train[idx], training=True))
-        optimizer.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables))
+        optimizer.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables, strict=True))
     X = data.x_test[:batch_size, ..., None]  # (64, 28, 28, 1) float32, channels last
     return model, X
 
@@ -101,6 +102,22 @@ def litert_runner(interpreter: Interpreter, X: np.ndarray) -> np.ndarray:
     return interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
 
 
+def load_and_time(load, run, X: np.ndarray, repeats: int) -> tuple[np.ndarray, float, float]:
+    """Load an artifact (median of 3 loads), time one-image calls, and run it on the whole batch."""
+    loaded = None
+
+    def load_once():
+        nonlocal loaded
+        loaded = load()
+
+    load_ms = median_ms(load_once, repeats=3)
+    one_image = X[:1]
+    for _ in range(10):  # warm-up, excluded from timing
+        run(loaded, one_image)
+    latency_ms = median_ms(lambda: run(loaded, one_image), repeats)
+    return run(loaded, X), load_ms, latency_ms
+
+
 def round_trip(model: keras.Model, X: np.ndarray, folder: Path, repeats: int = 50) -> tuple[list[Row], list[str]]:
     folder.mkdir(parents=True, exist_ok=True)
     expected = model(X, training=False).numpy()
@@ -123,7 +140,7 @@ def round_trip(model: keras.Model, X: np.ndarray, folder: Path, repeats: int = 5
 
     # --8<-- [start:load]
     def load_litert(file):
-        interpreter = Interpreter(model_path=str(paths[file]))  # the ai-edge-litert runtime
+        interpreter = Interpreter(model_path=str(paths[file]), num_threads=threads)  # ai-edge-litert
         interpreter.allocate_tensors()
         return interpreter
 
@@ -145,18 +162,7 @@ def round_trip(model: keras.Model, X: np.ndarray, folder: Path, repeats: int = 5
     rows = []
     for artifact, (file, load, run) in loaders.items():
         run = run or run_keras
-        loaded = None
-
-        def load_once():
-            nonlocal loaded
-            loaded = load()
-
-        load_ms = median_ms(load_once, repeats=3)
-        one_image = X[:1]
-        for _ in range(10):  # warm-up, excluded from timing
-            run(loaded, one_image)
-        latency_ms = median_ms(lambda: run(loaded, one_image), repeats)
-        got = run(loaded, X)
+        got, load_ms, latency_ms = load_and_time(load, run, X, repeats)
         rows.append(Row(
             artifact=artifact,
             size_bytes=size_on_disk(paths[file]),
@@ -189,7 +195,10 @@ def print_table(rows: list[Row], eager_ms: float, repeats: int) -> None:
 
 if __name__ == "__main__":
     repeats = 50
-    print(f"tensorflow {tf.__version__}, keras {keras.__version__} on {device}; {os.cpu_count()} CPU threads visible")
+    tf.config.threading.set_intra_op_parallelism_threads(threads)  # before TF runs any op
+    tf.config.threading.set_inter_op_parallelism_threads(threads)
+    print(f"tensorflow {tf.__version__}, keras {keras.__version__} on {device}; "
+          f"{threads} CPU thread per runtime ({os.cpu_count()} visible)")
     model, X = trained_model_and_batch()
     rows, notes = round_trip(model, X, output_dir() / "artifacts", repeats=repeats)
     print("\n".join(notes))

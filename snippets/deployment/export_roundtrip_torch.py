@@ -37,6 +37,7 @@ from common.outputs import output_dir
 device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
 batch_size = 64  # images compared for parity; latency is timed on one image
 seed = 0
+threads = 1  # one request, one core, in every runtime: equal, and steady on a busy machine
 
 
 @dataclass
@@ -110,6 +111,22 @@ def onnx_export(model: nn.Module, example: torch.Tensor, path: Path) -> str:
     return "torch.export-based exporter (dynamo=True)"
 
 
+def load_and_time(load, run, X: np.ndarray, repeats: int) -> tuple[np.ndarray, float, float]:
+    """Load an artifact (median of 3 loads), time one-image calls, and run it on the whole batch."""
+    loaded = None
+
+    def load_once():
+        nonlocal loaded
+        loaded = load()
+
+    load_ms = median_ms(load_once, repeats=3)
+    one_image = X[:1]
+    for _ in range(10):  # warm-up, excluded from timing
+        run(loaded, one_image)
+    latency_ms = median_ms(lambda: run(loaded, one_image), repeats)
+    return run(loaded, X), load_ms, latency_ms
+
+
 def round_trip(model: nn.Module, X: np.ndarray, folder: Path, repeats: int = 50) -> tuple[list[Row], list[str]]:
     import onnxruntime as ort
 
@@ -142,6 +159,8 @@ def round_trip(model: nn.Module, X: np.ndarray, folder: Path, repeats: int = 50)
 
     # --8<-- [start:load]
     providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in ort.get_available_providers()]
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = options.inter_op_num_threads = threads
 
     def load_state_dict():
         fresh = build_model().to(device).eval()
@@ -153,7 +172,7 @@ def round_trip(model: nn.Module, X: np.ndarray, folder: Path, repeats: int = 50)
         "torch.export (.pt2)": ("cnn.pt2", lambda: torch.export.load(paths["cnn.pt2"]).module(), None),
         "ONNX (.onnx)": (
             "cnn.onnx",
-            lambda: ort.InferenceSession(str(paths["cnn.onnx"]), providers=providers),
+            lambda: ort.InferenceSession(str(paths["cnn.onnx"]), options, providers=providers),
             lambda session, X: session.run(["logits"], {"images": X})[0],
         ),
         "TorchScript (.pt)": ("cnn_scripted.pt", lambda: torch.jit.load(paths["cnn_scripted.pt"], map_location=device), None),
@@ -169,18 +188,7 @@ def round_trip(model: nn.Module, X: np.ndarray, folder: Path, repeats: int = 50)
         warnings.simplefilter("ignore")  # torch.jit.load repeats its deprecation warning
         for artifact, (file, load, run) in loaders.items():
             run = run or run_torch
-            loaded = None
-
-            def load_once():
-                nonlocal loaded
-                loaded = load()
-
-            load_ms = median_ms(load_once, repeats=3)
-            one_image = X[:1]
-            for _ in range(10):  # warm-up, excluded from timing
-                run(loaded, one_image)
-            latency_ms = median_ms(lambda: run(loaded, one_image), repeats)
-            got = run(loaded, X)
+            got, load_ms, latency_ms = load_and_time(load, run, X, repeats)
             rows.append(Row(
                 artifact=artifact,
                 size_bytes=size_on_disk(paths[file]),
@@ -214,7 +222,8 @@ def print_table(rows: list[Row], eager_ms: float, repeats: int) -> None:
 
 if __name__ == "__main__":
     repeats = 50
-    print(f"torch {torch.__version__} on {device}; {os.cpu_count()} CPU threads visible")
+    torch.set_num_threads(threads)
+    print(f"torch {torch.__version__} on {device}; {threads} CPU thread per runtime ({os.cpu_count()} visible)")
     model, X = trained_model_and_batch()
     rows, notes = round_trip(model, X, output_dir() / "artifacts", repeats=repeats)
     print("\n".join(notes))

@@ -71,7 +71,7 @@ def train_and_log(
         with tf.GradientTape() as tape:
             loss = loss_fn(y_batch, model(X_batch, training=True))
         gradients = tape.gradient(loss, model.trainable_variables)
-        optimizer.apply_gradients(zip(gradients, model.trainable_variables))
+        optimizer.apply_gradients(zip(gradients, model.trainable_variables, strict=True))
         return loss
 
     def test_accuracy() -> float:

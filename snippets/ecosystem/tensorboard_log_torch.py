@@ -24,8 +24,8 @@ Run it: ``python snippets/ecosystem/tensorboard_log_torch.py``; then
 
 from __future__ import annotations
 
-import sys
 import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
