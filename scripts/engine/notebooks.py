@@ -75,7 +75,12 @@ def cache_key(source: Path) -> str:
     """Source + local helpers + framework and notebook-tool versions, hashed."""
     versions = environment.framework_versions()
     versions.update({name: environment.package_version(name) or "-" for name in NOTEBOOK_PACKAGES})
-    payload = {"format": FORMAT_VERSION, "code": keys.code_hash(source), "versions": versions}
+    payload = {
+        "format": FORMAT_VERSION,
+        "builder": hashlib.sha256(Path(__file__).read_bytes()).hexdigest(),  # this step's own code
+        "code": keys.code_hash(source),
+        "versions": versions,
+    }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 

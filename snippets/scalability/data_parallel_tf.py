@@ -235,13 +235,12 @@ def main() -> None:
     efficiency = scaling_efficiency({r["workers"]: r["samples_per_s"] for r in results})
 
     print()
-    print(f"{'workers':>7} {'backend':>11} {'device':>6} {'global batch':>12} {'timed s':>7} "
-          f"{'median step ms':>14} {'samples/s':>9} {'efficiency':>10} {'loss first→last':>15} {'max |Δw|':>8}")
+    print(f"{'workers':>7}  {'backend/device':<16} {'batch':>5} {'step ms':>7} {'samples/s':>9} "
+          f"{'efficiency':>10}  {'loss first→last':<15} {'max |Δw|':>8}")
     for r in results:
-        print(f"{r['workers']:>7} {r['backend']:>11} {r['device']:>6} {r['global_batch']:>12} "
-              f"{r['seconds']:>7.2f} {r['median_step_ms']:>14.2f} {r['samples_per_s']:>9.0f} "
-              f"{efficiency[r['workers']]:>10.2f} {r['first_loss']:>7.3f}→{r['final_loss']:<7.3f} "
-              f"{r['max_weight_difference']:>8.1e}")
+        print(f"{r['workers']:>7}  {r['backend'] + '/' + r['device']:<16} {r['global_batch']:>5} "
+              f"{r['median_step_ms']:>7.2f} {r['samples_per_s']:>9.0f} {efficiency[r['workers']]:>10.2f}  "
+              f"{r['first_loss']:.3f}→{r['final_loss']:<9.3f} {r['max_weight_difference']:>8.1e}")
     for r in results:
         assert r["max_weight_difference"] == 0.0, f"replicas diverged with {r['workers']} workers"
     print()
