@@ -99,7 +99,7 @@ if __name__ == "__main__":
         metrics=["accuracy"],
     )
     history = model.fit(X_train, y_train, batch_size=batch_size, epochs=epochs, verbose=0)
-    for epoch, (loss, accuracy) in enumerate(zip(history.history["loss"], history.history["accuracy"]), 1):
+    for epoch, (loss, accuracy) in enumerate(zip(history.history["loss"], history.history["accuracy"], strict=True), 1):
         print(f"epoch {epoch}: loss {loss:.4f}, train accuracy {accuracy:.3f}")
 # --8<-- [end:train]
 

@@ -87,9 +87,10 @@ def threads_per_worker() -> int:
 
 
 def train_worker(rank: int, workers: list[str], result_dir: str, threads: int) -> None:
-    import tensorflow as tf  # only worker processes load TensorFlow
-
+    # Only worker processes load TensorFlow.
     import keras
+    import tensorflow as tf
+
     from common.cnn_tf import build_model
     from common.data import load_dataset
 
@@ -146,7 +147,7 @@ def train_worker(rank: int, workers: list[str], result_dir: str, threads: int) -
                 # Divide by the global batch: the all-reduce below sums the replicas.
                 loss = tf.nn.compute_average_loss(per_example, global_batch_size=global_batch)
             grads = tape.gradient(loss, model.trainable_variables)
-            optimizer.apply_gradients(zip(grads, model.trainable_variables))  # all-reduce here
+            optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))  # all-reduce here
             return loss
 
         per_replica_loss = strategy.run(replica_step, args=(X, y))
