@@ -34,6 +34,7 @@ BUILD_STEPS = [
     "engine.build_info:refresh",
     "engine.tensorboard_curves:refresh",
     "engine.notebooks:refresh",
+    "engine.scalability_summary:refresh",
 ]
 
 MODES = ("stale", "none", "all")
