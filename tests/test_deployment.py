@@ -142,3 +142,4 @@ def test_notes_report_what_ran(exported):
         assert report["notes"][1].startswith("torch.jit.script warned: ")
     else:
         assert report["notes"][0].startswith("tf.lite.TFLiteConverter warned: ")
+        assert "serving_default" in report["notes"][1]  # the signature TF Serving calls by default

@@ -80,7 +80,10 @@ RUNS = {  # framework label -> (snippet stem, run folder inside its output_dir()
     "TensorFlow": ("tensorboard_log_tf", "runs/tf"),
 }
 COLORS = {"PyTorch": "#ee4c2c", "TensorFlow": "#1a73e8"}
-BANNER = "scripts/engine/tensorboard_curves.py (runs during mkdocs build; also `python scripts/regen.py`)"
+BANNER = (
+    "scripts/engine/tensorboard_curves.py, a step of `mkdocs build` "
+    "(alone: `PYTHONPATH=scripts python -m engine.tensorboard_curves`)"
+)
 EVENT_GLOB = "events.out.tfevents.*"
 
 
@@ -192,3 +195,8 @@ def refresh(mode: str, log: logging.Logger) -> None:
     wrote_md = atomic.write_if_changed(out / "tensorboard_tags.md", render_tags(runs))
     log.info(f"tensorboard_curves: chart {'written' if wrote_svg else 'unchanged'}, "
              f"tag table {'written' if wrote_md else 'unchanged'}")
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    refresh("stale", logging.getLogger("guide.tensorboard_curves"))

@@ -136,7 +136,11 @@ def round_trip(model: keras.Model, X: np.ndarray, folder: Path, repeats: int = 5
         paths["cnn_int8.tflite"].write_bytes(converter.convert())
     # --8<-- [end:export]
     deprecations = sorted({str(w.message).splitlines()[0] for w in caught if issubclass(w.category, (DeprecationWarning, FutureWarning, UserWarning))})
-    notes = ["tf.lite.TFLiteConverter warned: " + (deprecations[0] if deprecations else "nothing")]
+    signatures = sorted(tf.saved_model.load(str(paths["cnn_savedmodel"])).signatures)
+    notes = [
+        "tf.lite.TFLiteConverter warned: " + (deprecations[0] if deprecations else "nothing"),
+        "SavedModel signatures (what TF Serving can call): " + ", ".join(signatures),
+    ]
 
     # --8<-- [start:load]
     def load_litert(file):
