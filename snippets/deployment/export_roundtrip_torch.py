@@ -107,6 +107,8 @@ def onnx_export(model: nn.Module, example: torch.Tensor, path: Path) -> str:
         model, (example,), str(path), dynamo=True,
         input_names=["images"], output_names=["logits"],
         dynamic_shapes=({0: torch.export.Dim("batch", max=4096)},),
+        external_data=False,  # weights inside the .onnx file, not in a side file
+        verbose=False,
     )
     return "torch.export-based exporter (dynamo=True)"
 
