@@ -55,15 +55,21 @@ def test_scaling_efficiency_is_relative_to_n_times_one_worker(snippet):
         snippet.scaling_efficiency({2: 100.0})  # no single-worker baseline
 
 
-def test_free_port_can_be_bound_and_varies(snippet):
-    port = snippet.free_port()
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", port))  # raises if the port were taken
-    # With the first port held, the OS must hand out a different one.
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as held:
-        held.bind(("127.0.0.1", port))
-        held.listen()
-        assert snippet.free_port() != port
+def test_free_ports_are_distinct_and_bindable(snippet):
+    ports = snippet.free_ports(4)
+    assert len(set(ports)) == 4
+    held = []
+    try:
+        for port in ports:  # every one can be bound right away (raises if taken)
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.bind(("127.0.0.1", port))
+            sock.listen()
+            held.append(sock)
+        # With those ports held, the OS must hand out different ones.
+        assert not set(snippet.free_ports(2)) & set(ports)
+    finally:
+        for sock in held:
+            sock.close()
 
 
 def test_threads_per_worker_never_oversubscribes(snippet):
@@ -127,7 +133,7 @@ def test_two_process_ddp_equals_one_process_on_the_joined_batch():
 
     torch_snippet = _load("data_parallel_torch")
     with tempfile.TemporaryDirectory() as result_dir:
-        mp.spawn(_tiny_ddp_worker, args=(2, torch_snippet.free_port(), result_dir), nprocs=2, join=True)
+        mp.spawn(_tiny_ddp_worker, args=(2, torch_snippet.free_ports(1)[0], result_dir), nprocs=2, join=True)
         states = [torch.load(Path(result_dir) / f"rank{r}.pt", weights_only=True) for r in range(2)]
 
     # Replicas agree bit for bit.

@@ -15,7 +15,8 @@ multi-GPU scaling.
 
 >>> scaling_efficiency({1: 100.0, 2: 150.0})
 {1: 1.0, 2: 0.75}
->>> 1024 <= free_port() <= 65535
+>>> ports = free_ports(3)
+>>> len(set(ports)) == 3 and all(1024 <= port <= 65535 for port in ports)
 True
 >>> import numpy as np
 >>> same = {"w": np.ones(3)}
@@ -50,11 +51,16 @@ TIMED_STEPS = 100
 WORKER_TIMEOUT_S = 300
 
 
-def free_port() -> int:
-    """A TCP port that was free a moment ago (the OS picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct TCP ports that were free a moment ago (the OS picks them)."""
+    sockets = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
+    try:
+        for sock in sockets:  # all held open together, so no port is handed out twice
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
 
 
 def scaling_efficiency(samples_per_s: dict[int, float]) -> dict[int, float]:
@@ -194,7 +200,7 @@ def train_worker(rank: int, workers: list[str], result_dir: str, threads: int) -
 
 # --8<-- [start:launch]
 def launch(world_size: int, threads: int) -> dict:
-    workers = [f"localhost:{free_port()}" for _ in range(world_size)]
+    workers = [f"localhost:{port}" for port in free_ports(world_size)]
     with tempfile.TemporaryDirectory() as result_dir:
         # One process per worker: this same file, told which worker it is.
         procs = [

@@ -14,7 +14,8 @@ multi-GPU scaling.
 
 >>> scaling_efficiency({1: 100.0, 2: 150.0})
 {1: 1.0, 2: 0.75}
->>> 1024 <= free_port() <= 65535
+>>> ports = free_ports(3)
+>>> len(set(ports)) == 3 and all(1024 <= port <= 65535 for port in ports)
 True
 >>> import torch
 >>> same = {"w": torch.ones(3)}
@@ -56,11 +57,16 @@ WARMUP_STEPS = 5
 TIMED_STEPS = 100
 
 
-def free_port() -> int:
-    """A TCP port that was free a moment ago (the OS picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct TCP ports that were free a moment ago (the OS picks them)."""
+    sockets = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
+    try:
+        for sock in sockets:  # all held open together, so no port is handed out twice
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
 
 
 def scaling_efficiency(samples_per_s: dict[int, float]) -> dict[int, float]:
@@ -180,7 +186,7 @@ def train_worker(rank: int, world_size: int, port: int, result_dir: str, threads
 
 # --8<-- [start:launch]
 def launch(world_size: int, threads: int) -> dict:
-    port = free_port()
+    (port,) = free_ports(1)
     with tempfile.TemporaryDirectory() as result_dir:
         # One process per worker; each calls train_worker(rank, ...).
         mp.spawn(train_worker, args=(world_size, port, result_dir, threads), nprocs=world_size, join=True)
