@@ -27,6 +27,10 @@ from engine.bench import store
 from engine.bench.cases import CASES, Case
 
 
+# How long a job may wait for other work on the machine to calm down before it starts anyway.
+QUIET_WAIT_S = float(os.environ.get("GUIDE_BENCH_QUIET_WAIT", "20"))
+
+
 @dataclass(frozen=True)
 class Job:
     case: Case
@@ -67,6 +71,35 @@ def child_env(device: str, threads: int) -> dict:
     return env
 
 
+def _cpu_busy_seconds() -> float | None:
+    """CPU seconds all cores have spent busy since boot, from /proc/stat (Linux only)."""
+    try:
+        with open("/proc/stat") as handle:
+            fields = [int(x) for x in handle.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_for_quiet(max_wait_s: float, threshold_cores: float = 0.25, window_s: float = 0.5) -> float | None:
+    """Wait (up to ``max_wait_s``) until other work uses under ``threshold_cores`` of CPU.
+
+    A 2-core builder shared with other jobs otherwise times their bursts, not
+    the frameworks. Returns the busy cores seen in the last window.
+    """
+    deadline = time.perf_counter() + max_wait_s
+    while True:
+        before = _cpu_busy_seconds()
+        time.sleep(window_s)
+        after = _cpu_busy_seconds()
+        if before is None or after is None:
+            return None
+        busy = (after - before) / window_s
+        if busy < threshold_cores or time.perf_counter() >= deadline:
+            return round(busy, 3)
+
+
 def _kill_group(pid: int) -> None:
     try:
         os.killpg(pid, signal.SIGKILL)
@@ -83,6 +116,8 @@ def run_job(job: Job, device: str, timeout_s: float) -> dict:
         spec_path, out_path = Path(tmp) / "spec.json", Path(tmp) / "out.json"
         spec_path.write_text(json.dumps(job.spec))
         log_path = Path(tmp) / "stderr.txt"
+        record["busy_cores_before"] = wait_for_quiet(QUIET_WAIT_S)
+        busy_start = _cpu_busy_seconds()
         started = time.perf_counter()
         with open(log_path, "wb") as log_handle:
             proc = subprocess.Popen(
@@ -114,6 +149,11 @@ def run_job(job: Job, device: str, timeout_s: float) -> dict:
                 _kill_group(proc.pid)  # leftovers, e.g. compile workers
         record["wall_s"] = round(time.perf_counter() - started, 3)
         record["peak_rss_bytes"] = rusage.ru_maxrss * 1024 if rusage else None  # Linux reports KiB
+        busy_end = _cpu_busy_seconds()
+        if rusage and busy_start is not None and busy_end is not None:
+            # CPU used by anything other than this job while it ran, in cores: contamination.
+            own = rusage.ru_utime + rusage.ru_stime
+            record["foreign_cores"] = round(max(0.0, (busy_end - busy_start - own)) / record["wall_s"], 3)
         if timed_out:
             record["reason"] = f"timed out after {timeout_s:.0f} s"
         elif os.WIFSIGNALED(status):

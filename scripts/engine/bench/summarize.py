@@ -49,6 +49,7 @@ class TrainRow:
     params: int
     peak: float | None
     carried_over: bool
+    foreign_cores: float | None = None  # CPU other work used while this row ran (worst process)
 
     @property
     def label(self) -> str:
@@ -106,6 +107,8 @@ def train_rows(result: dict | None, ceiling: dict | None = None) -> list[TrainRo
             rss_growth_mib=stats.median(growth) / 2**20 if growth else None,
             params=runs[0]["result"]["params"], peak=peak,
             carried_over=any(r.get("carried_over") for r in runs),
+            foreign_cores=max((r["foreign_cores"] for r in runs if r.get("foreign_cores") is not None),
+                              default=None),
         ))
     return rows
 
