@@ -127,3 +127,21 @@ def test_a_corrupt_cache_entry_is_a_miss_not_a_crash(tree):
     snippet_runner.record_path(snippet).write_text("{not json")
     again = run()
     assert [s.split("/")[-1] for s in again.ran] == ["hello_tf.py"]
+
+
+def test_exclusive_snippets_run_alone_after_the_others(tree, tmp_path):
+    stamp = (
+        "import time, pathlib\n"
+        "log = pathlib.Path({log!r})\n"
+        "start = time.time(); time.sleep(0.5)\n"
+        "with log.open('a') as f: f.write(f'{name} {{start}} {{time.time()}}\\n')\n"
+    )
+    log_path = str(tmp_path / "timeline.txt")
+    tree("demo/hello_torch.py", stamp.format(log=log_path, name="shared1"))
+    tree("demo/hello_tf.py", stamp.format(log=log_path, name="shared2"))
+    tree("demo/alone_torch.py", "# guide: exclusive\n" + stamp.format(log=log_path, name="alone"))
+    tree("demo/alone_tf.py", "print('twin')\n")
+    run()
+    spans = {name: (float(a), float(b)) for name, a, b in
+             (line.split() for line in (tmp_path / "timeline.txt").read_text().splitlines())}
+    assert spans["alone"][0] >= max(spans["shared1"][1], spans["shared2"][1])

@@ -10,6 +10,8 @@ For every pair the table counts, over the sections a page shows:
 >>> stats = count_code("import torch\\nfrom torch import nn\\n# why\\nx = nn.Linear(2, 3)\\ny = torch.zeros(1)\\n")
 >>> stats.lines, sorted(stats.names)
 (4, ['nn.Linear', 'torch.zeros'])
+>>> sorted(count_code("from torch.nn.parallel import DistributedDataParallel as DDP\\nm = DDP(net)\\n").names)
+['DDP']
 """
 
 from __future__ import annotations
@@ -68,6 +70,10 @@ def count_code(source: str, aliases: set[str] | None = None) -> CodeStats:
             dotted = _dotted(node)
             if dotted and dotted.split(".")[0] in aliases:
                 names.add(dotted)
+        elif isinstance(node, ast.Name) and node.id in aliases:
+            # A member imported by name and used bare (`DDP(model)`) counts too;
+            # a bare module alias is dropped below when it only prefixes others.
+            names.add(node.id)
     # Keep only the longest chains: `nn.init.zeros_` makes `nn.init` redundant.
     names = {name for name in names if not any(other.startswith(name + ".") for other in names)}
     return CodeStats(lines=len(lines), names=names)

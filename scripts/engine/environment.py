@@ -49,6 +49,18 @@ def framework_versions() -> dict[str, str]:
     return {name: version for name, version in versions.items() if version}
 
 
+def installed_packages_hash() -> str:
+    """One hash over every installed distribution and its version.
+
+    Framework versions are recorded by name; this catches the rest (an added
+    ONNX exporter, a new NumPy) that can change what an example prints.
+    """
+    pairs = sorted(
+        f"{(dist.metadata['Name'] or '').lower()}=={dist.version}" for dist in metadata.distributions()
+    )
+    return hashlib.sha256("\n".join(pairs).encode()).hexdigest()[:16]
+
+
 @functools.lru_cache(maxsize=1)
 def gpu_names() -> tuple[str, ...]:
     """Names of the NVIDIA GPUs this process may use; empty without a driver."""

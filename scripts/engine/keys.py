@@ -1,8 +1,9 @@
 """What a cached result depends on, boiled down to one hash.
 
 A snippet's result is reused only while its own source, the source of every
-repository-local module it imports (transitively), the framework versions and
-the device are all unchanged. Anything else changes, it runs again.
+repository-local module it imports (transitively), the installed packages
+(framework versions by name, everything else by one hash) and the device are
+all unchanged. Anything else changes, it runs again.
 """
 
 from __future__ import annotations
@@ -72,10 +73,11 @@ def code_hash(path: Path) -> str:
 
 
 def cache_key(path: Path, device: str | None = None) -> str:
-    """The full key: code hash + framework versions + device."""
+    """The full key: code hash + installed packages + device."""
     payload = {
         "code": code_hash(path),
         "versions": environment.framework_versions(),
+        "packages": environment.installed_packages_hash(),
         "device": device or environment.detect_device(),
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()

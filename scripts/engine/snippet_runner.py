@@ -32,6 +32,9 @@ RECORD_SCHEMA = 1
 MODES = ("stale", "none", "all")
 DEFAULT_TIMEOUT_S = 600
 TIMEOUT_RE = re.compile(r"#\s*guide:\s*timeout\s*=\s*(\d+)")
+# A snippet that measures something (scaling, throughput) asks to run alone,
+# after the others, with every core: `# guide: exclusive`.
+EXCLUSIVE_RE = re.compile(r"#\s*guide:\s*exclusive\b")
 # Files a snippet writes that pages may show; everything else stays in the cache.
 PUBLISHED_SUFFIXES = {".png", ".svg", ".csv", ".json", ".md", ".txt"}
 TRACEBACK_LINES = 25
@@ -84,6 +87,10 @@ def load_record(snippet: Snippet) -> dict | None:
 def timeout_for(snippet: Snippet) -> int:
     match = TIMEOUT_RE.search(snippet.path.read_text(encoding="utf-8"))
     return int(match.group(1)) if match else DEFAULT_TIMEOUT_S
+
+
+def is_exclusive(snippet: Snippet) -> bool:
+    return bool(EXCLUSIVE_RE.search(snippet.path.read_text(encoding="utf-8")))
 
 
 def snippet_env(output_dir: Path, jobs: int = 1) -> dict[str, str]:
@@ -222,21 +229,34 @@ def refresh(
 
     if to_run:
         jobs = jobs or default_jobs()
-        log.info(f"snippets: running {len(to_run)} of {len(snippets)} ({jobs} at a time)")
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
-            futures = {pool.submit(run_one, snippet, key, jobs): snippet for snippet, key in to_run}
-            for done, future in enumerate(as_completed(futures), start=1):
-                snippet = futures[future]
-                try:
-                    record = future.result()
-                except SnippetFailure as failure:
-                    summary.failed[snippet.rel] = str(failure)
-                    log.error(f"snippets: [{done}/{len(to_run)}] FAILED {snippet.rel}")
-                    continue
-                atomic.write_json_atomic(record_path(snippet), record)
-                publish(snippet, record)
-                summary.ran.append(snippet.rel)
-                log.info(f"snippets: [{done}/{len(to_run)}] ran {snippet.rel} in {record['seconds']:.1f} s")
+        shared = [(s, k) for s, k in to_run if not is_exclusive(s)]
+        alone = [(s, k) for s, k in to_run if is_exclusive(s)]
+        log.info(
+            f"snippets: running {len(to_run)} of {len(snippets)} "
+            f"({jobs} at a time, then {len(alone)} alone)"
+        )
+        progress = iter(range(1, len(to_run) + 1))
+
+        def finished(snippet: Snippet, future) -> None:
+            done = next(progress)
+            try:
+                record = future.result()
+            except SnippetFailure as failure:
+                summary.failed[snippet.rel] = str(failure)
+                log.error(f"snippets: [{done}/{len(to_run)}] FAILED {snippet.rel}")
+                return
+            atomic.write_json_atomic(record_path(snippet), record)
+            publish(snippet, record)
+            summary.ran.append(snippet.rel)
+            log.info(f"snippets: [{done}/{len(to_run)}] ran {snippet.rel} in {record['seconds']:.1f} s")
+
+        for batch, width in ((shared, jobs), (alone, 1)):
+            if not batch:
+                continue
+            with ThreadPoolExecutor(max_workers=width) as pool:
+                futures = {pool.submit(run_one, snippet, key, width): snippet for snippet, key in batch}
+                for future in as_completed(futures):
+                    finished(futures[future], future)
 
     summary.seconds = time.perf_counter() - started
     log.info(summary.line())

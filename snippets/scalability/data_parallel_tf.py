@@ -28,6 +28,8 @@ True
 Run it: ``python snippets/scalability/data_parallel_tf.py``.
 """
 
+# guide: exclusive  (it measures scaling: the build runs it alone, with every core)
+
 from __future__ import annotations
 
 import contextlib

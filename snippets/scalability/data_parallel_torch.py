@@ -27,6 +27,8 @@ True
 Run it: ``python snippets/scalability/data_parallel_torch.py``.
 """
 
+# guide: exclusive  (it measures scaling: the build runs it alone, with every core)
+
 from __future__ import annotations
 
 import contextlib
