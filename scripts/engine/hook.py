@@ -62,6 +62,9 @@ def run_steps(mode: str, logger: logging.Logger = log) -> None:
 
 
 def on_pre_build(config, **kwargs) -> None:
+    # Steps that read TensorBoard files import TensorFlow here; keep its C++
+    # start-up chatter out of the build log.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     run_steps(build_mode())
 
 
