@@ -66,6 +66,9 @@ def child_env(device: str, threads: int) -> dict:
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         env[name] = str(threads)  # rule 10: equal threads, from the cores really usable
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # TorchInductor otherwise compiles in a pool of worker processes that linger
+    # beside the timed process and compete with it for the same cores.
+    env["TORCHINDUCTOR_COMPILE_THREADS"] = "1"
     if device == "cpu":
         env["CUDA_VISIBLE_DEVICES"] = ""  # a CPU table on a GPU machine stays a CPU table
     return env
@@ -207,7 +210,8 @@ def run_case(case: Case, profile: str, device: str, repeats: int | None = None,
     runs = _merge_previous(previous, runs, frameworks)
     manifest = environment.manifest(device)
     manifest.update({
-        "threads": {"intra_op": threads, "inter_op": threads, "OMP_NUM_THREADS": threads},
+        "threads": {"intra_op": threads, "inter_op": threads, "OMP_NUM_THREADS": threads,
+                    "TORCHINDUCTOR_COMPILE_THREADS": 1},
         "git_commit": environment.git_commit(),
         "timestamp": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
         "versions": store.current_versions(),
