@@ -35,6 +35,7 @@ BUILD_STEPS = [
     "engine.tensorboard_curves:refresh",
     "engine.notebooks:refresh",
     "engine.scalability_summary:refresh",
+    "engine.bench:refresh_for_build",
 ]
 
 MODES = ("stale", "none", "all")
