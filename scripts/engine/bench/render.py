@@ -227,7 +227,8 @@ def ceiling_md(result) -> str:
 # ---------------------------------------------------------------- prose: summary and verdicts
 def _hw_phrase(result) -> str:
     m = result["manifest"]
-    return f"{m['device_label']}, {m['usable_cores']} cores, {m.get('timestamp', '?')[:10]}"
+    device = f"{', '.join(m['gpus'])} GPU" if m.get("device") == "cuda" and m.get("gpus") else f"{m['cpu_model']} CPU"
+    return f"{device}, {m['usable_cores']} cores, measured {m.get('timestamp', '?')[:10]}"
 
 
 def _ratio_phrase(a, b) -> str:
