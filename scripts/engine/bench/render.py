@@ -165,6 +165,11 @@ def headline_md(result, ceiling) -> str:
         if a and b:
             lines.append(f"- Batch {batch}, each at its fastest ({a.label} vs {b.label}): "
                          + S.compare(a, b).describe("PyTorch", "TensorFlow") + ".")
+        a = S.find(rows, framework="torch", mode="eager", batch_size=batch)
+        b = S.find(rows, framework="tf", mode="keras", batch_size=batch)
+        if a and b:
+            lines.append(f"- Batch {batch}, out of the box ({a[0].label} vs {b[0].label}): "
+                         + S.compare(a[0], b[0]).describe("PyTorch", "TensorFlow") + ".")
     for fail in S.failed_runs(result):
         lines.append(f"- **Failed:** {fail['framework']} {fail['mode']} batch {fail['batch_size']}: {fail['reason']}")
     busy = [r for r in rows if r.foreign_cores and r.foreign_cores > CONTAMINATED_CORES]
