@@ -99,3 +99,43 @@ def test_other_machines_are_rendered_with_their_own_label(tmp_path):
     render.render_all(results, tmp_path / "out")
     assert "Other CPU 9000" in (tmp_path / "out" / "other_machines.md").read_text()
     assert "Other CPU 9000" not in (tmp_path / "out" / "headline.md").read_text()
+
+
+def test_build_step_with_fresh_results_runs_nothing_and_renders(tmp_path, monkeypatch):
+    import logging
+
+    import engine.bench as bench
+    from engine.bench import harness
+
+    results = tmp_path / "results"
+    fixtures.write_all(results)
+    monkeypatch.setenv("GUIDE_RESULTS_DIR", str(results))
+    monkeypatch.setattr(render, "out_dir", lambda: tmp_path / "out")
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("a fresh case was rerun")
+
+    monkeypatch.setattr(harness, "run_case", must_not_run)
+    bench.refresh_for_build("stale", logging.getLogger("test"))
+    bench.refresh_for_build("none", logging.getLogger("test"))
+    assert "Hardware:" in (tmp_path / "out" / "summary.md").read_text()
+
+
+def test_build_step_reruns_a_stale_case(tmp_path, monkeypatch):
+    import logging
+
+    import engine.bench as bench
+    from engine.bench import harness
+
+    results = tmp_path / "results"
+    machine = fixtures.write_all(results)
+    path = store.result_path("inference", machine, results)
+    data = json.loads(path.read_text())
+    data["code_hash"] = "0" * 64
+    store.save(data, path)
+    monkeypatch.setenv("GUIDE_RESULTS_DIR", str(results))
+    monkeypatch.setattr(render, "out_dir", lambda: tmp_path / "out")
+    ran = []
+    monkeypatch.setattr(harness, "run_case", lambda case, profile, device: ran.append((case.name, profile)) or {"status": "ok"})
+    bench.refresh_for_build("stale", logging.getLogger("test"))
+    assert ran == [("inference", "quick")]
