@@ -144,6 +144,10 @@ def noise_checks(result: dict | None) -> list[dict]:
     return checks
 
 
+INFER_LABELS = {("tf", "eager"): "TF eager (model called directly)",
+                ("torch", "eager"): "PyTorch eager (inference_mode)"}
+
+
 def infer_rows(result: dict | None) -> list[dict]:
     groups: dict[tuple, list[dict]] = {}
     for run in ok_runs(result):
@@ -151,9 +155,10 @@ def infer_rows(result: dict | None) -> list[dict]:
     rows = []
     for key in sorted(groups, key=lambda k: (k[0] != "torch", k[1])):
         runs = groups[key]
+        key = (key[0], key[1])
         pooled = [s / 1e6 for r in runs for s in r["result"]["samples_ns"]]
         rows.append({
-            "framework": key[0], "mode": key[1], "label": MODE_LABELS[(key[0], key[1])],
+            "framework": key[0], "mode": key[1], "label": INFER_LABELS.get(key, MODE_LABELS[key]),
             "import_s": stats.median([r["result"]["import_ns"] / 1e9 for r in runs]),
             "build_s": stats.median([r["result"]["build_ns"] / 1e9 for r in runs]),
             "first_call_ms": stats.median([r["result"]["first_call_ns"] / 1e6 for r in runs]),
