@@ -12,6 +12,12 @@ from engine.bench import harness, store
 from engine.bench.cases import CASES
 
 
+@pytest.fixture(autouse=True)
+def no_waiting_for_a_quiet_machine(monkeypatch):
+    # The real harness waits for other work to calm down; a test must not.
+    monkeypatch.setattr(harness, "QUIET_WAIT_S", 0.0)
+
+
 def _tiny(case_name, configs, steps=(2, 3)):
     case = CASES[case_name]
     return dataclasses.replace(case, grid={"quick": configs}, steps={"quick": steps}, noise_configs=())
@@ -32,6 +38,7 @@ def test_tiny_real_run_of_the_headline_case(tmp_path):
         assert child["settings"]["precision"] == "float32"
         assert child["settings"]["intra_op_threads"] == environment.usable_cores()
         assert run["peak_rss_bytes"] > child["rss_baseline_bytes"] > 0
+        assert run["foreign_cores"] >= 0 and "busy_cores_before" in run
     manifest = result["manifest"]
     assert manifest["threads"]["OMP_NUM_THREADS"] == environment.usable_cores()
     assert {"torch", "keras", "python"} <= set(manifest["versions"])
