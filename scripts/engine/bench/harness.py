@@ -219,6 +219,8 @@ def run_case(case: Case, profile: str, device: str, repeats: int | None = None,
         "load_average_before": [round(x, 2) for x in load_before],
         "load_average_after": [round(x, 2) for x in os.getloadavg()],
     })
+    if device == "cuda":
+        manifest["cuda"] = cuda_versions()
     result = {
         "schema_version": store.SCHEMA_VERSION,
         "case": case.name,
@@ -240,6 +242,24 @@ def run_case(case: Case, profile: str, device: str, repeats: int | None = None,
         result = {**previous, "status": "failed", "failure": result["failure"]}
     store.save(result, path)
     return result
+
+
+def cuda_versions() -> dict:
+    """Driver and CUDA/cuDNN library versions, read without importing a framework (GPU builds only)."""
+    from importlib import metadata
+
+    versions = {}
+    for dist in metadata.distributions():
+        name = (dist.metadata["Name"] or "").lower()
+        if name.startswith("nvidia-") and any(k in name for k in ("cuda-runtime", "cudnn", "cublas")):
+            versions[name] = dist.version
+    try:
+        versions["driver"] = subprocess.run(
+            ["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
+            capture_output=True, text=True, timeout=20, check=True).stdout.split()[0]
+    except (OSError, subprocess.SubprocessError, IndexError):
+        pass
+    return versions
 
 
 def resolve_device(requested: str) -> str:
