@@ -146,6 +146,21 @@ _add(Case(
 ))
 
 _add(Case(
+    name="input_pipeline",
+    kind="train",
+    title="Training step fed by each framework's input pipeline (DataLoader vs tf.data)",
+    claims=("C07",),
+    workload="input_pipeline",
+    grid={
+        "quick": [("torch", "eager", 128, 1), ("tf", "function", 128, 1)],
+        "default": [("torch", "eager", 128, 1), ("tf", "function", 128, 1), ("torch", "compile", 128, 1),
+                    ("tf", "keras", 128, 1)],
+        "full": _grid(BEST_MODES, (32, 128, 512), (1,)),
+    },
+    steps={"quick": (10, 20), "default": (15, 40), "full": (20, 100)},
+))
+
+_add(Case(
     name="time_to_accuracy",
     kind="accuracy",
     title="Time to accuracy on real digits",

@@ -505,6 +505,7 @@ def render_all(root: Path | None = None, target: Path | None = None) -> list[Pat
     fragment("ceiling.md", "ceiling", ceiling_md)
     fragment("headline.md", "headline", lambda r: headline_md(r, res.get("ceiling")))
     fragment("size_sweep.md", "size_sweep", lambda r: size_md(r, res.get("ceiling")))
+    fragment("input_pipeline.md", "input_pipeline", lambda r: headline_md(r, res.get("ceiling")))
     fragment("inference.md", "inference", inference_md)
     fragment("time_to_accuracy.md", "time_to_accuracy", accuracy_md)
 
