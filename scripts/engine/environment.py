@@ -23,6 +23,8 @@ FRAMEWORK_PACKAGES = ("torch", "tensorflow", "tensorflow-cpu", "keras", "numpy",
 # Environment variables that change which kernels run (and so results).
 KERNEL_ENV_VARS = (
     "OMP_NUM_THREADS",
+    "OMP_WAIT_POLICY",
+    "TORCHINDUCTOR_COMPILE_THREADS",
     "MKL_NUM_THREADS",
     "TF_ENABLE_ONEDNN_OPTS",
     "TF_XLA_FLAGS",
