@@ -7,23 +7,19 @@ stop where (and as often as) the page says.
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from pathlib import Path
 
 import pytest
+
+from conftest import load_module
 
 ROOT = Path(__file__).resolve().parents[1]
 DEBUGGING = ROOT / "snippets" / "debugging"
 
 
 def load(name: str):
-    """Import snippets/debugging/<name>.py as a module, without running its __main__ block."""
-    spec = importlib.util.spec_from_file_location(f"debugging_{name}", DEBUGGING / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_module(DEBUGGING / f"{name}.py")
 
 
 @pytest.fixture

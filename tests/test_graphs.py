@@ -6,23 +6,18 @@ counters must really count, and the op counts the page prints must be right.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
+
+from conftest import load_module
 
 ROOT = Path(__file__).resolve().parents[1]
 GRAPHS = ROOT / "snippets" / "graphs"
 
 
 def load(name: str):
-    """Import snippets/graphs/<name>.py as a module, without running its __main__ block."""
-    spec = importlib.util.spec_from_file_location(f"graphs_{name}", GRAPHS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_module(GRAPHS / f"{name}.py")
 
 
 # --- retracing: the counters count ------------------------------------------------------------

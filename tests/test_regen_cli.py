@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from conftest import load_module
 from engine import environment
 from engine.bench import fixtures, store
 
@@ -17,10 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def cli():
-    spec = importlib.util.spec_from_file_location("regen", ROOT / "scripts" / "regen.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.cli
+    return load_module(ROOT / "scripts" / "regen.py", "regen").cli
 
 
 @pytest.fixture

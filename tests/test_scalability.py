@@ -6,7 +6,6 @@ must read on its own), so every helper test runs against both copies.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import socket
 import sys
@@ -16,6 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import load_module
+
 ROOT = Path(__file__).resolve().parents[1]
 SNIPPET_DIR = ROOT / "snippets" / "scalability"
 for extra in (ROOT / "snippets", ROOT / "scripts"):
@@ -24,10 +25,7 @@ for extra in (ROOT / "snippets", ROOT / "scripts"):
 
 
 def _load(stem: str):
-    spec = importlib.util.spec_from_file_location(f"_scal_{stem}", SNIPPET_DIR / f"{stem}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_module(SNIPPET_DIR / f"{stem}.py")
 
 
 @pytest.fixture(scope="module", params=["data_parallel_torch", "data_parallel_tf"])
