@@ -15,6 +15,16 @@ from engine.bench import fixtures, store
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.fixture(autouse=True)
+def isolated_results_env(monkeypatch):
+    # regen.py exports GUIDE_RESULTS_DIR for the store and renderers; without
+    # this, a --results-dir from one test would leak into every later build.
+    # (setenv first so monkeypatch remembers the variable was unset and removes
+    # it again afterwards; delenv alone records nothing when it is absent.)
+    monkeypatch.setenv("GUIDE_RESULTS_DIR", "unused")
+    monkeypatch.delenv("GUIDE_RESULTS_DIR")
+
+
 @pytest.fixture(scope="module")
 def cli():
     return load_module(ROOT / "scripts" / "regen.py", "regen").cli
