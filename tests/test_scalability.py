@@ -72,7 +72,7 @@ def test_free_ports_are_distinct_and_bindable(snippet):
 
 def test_threads_per_worker_never_oversubscribes(snippet):
     cores = len(os.sched_getaffinity(0))
-    threads = snippet.threads_per_worker()
+    threads = snippet.threads_per_worker(max(snippet.WORKER_COUNTS))
     assert threads >= 1
     assert threads * max(snippet.WORKER_COUNTS) <= max(cores, max(snippet.WORKER_COUNTS))
 
@@ -122,6 +122,7 @@ def _tiny_ddp_worker(rank: int, world_size: int, port: int, result_dir: str) -> 
         torch.nn.functional.mse_loss(model(X), y).backward()
         optimizer.step()
     torch.save(model.module.state_dict(), Path(result_dir) / f"rank{rank}.pt")
+    dist.barrier()  # leave together, as the snippet does (gloo aborts a peer otherwise)
     dist.destroy_process_group()
 
 

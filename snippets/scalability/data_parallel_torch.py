@@ -31,11 +31,8 @@ Run it: ``python snippets/scalability/data_parallel_torch.py``.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import json
 import os
-import socket
 import statistics
 import tempfile
 import time
@@ -52,29 +49,12 @@ from torch.utils.data.distributed import DistributedSampler
 from common.cnn_torch import build_model
 from common.data import load_dataset
 from common.outputs import output_dir
+from common.scaling import free_ports, scaling_efficiency, threads_per_worker, timing_lock
 
 WORKER_COUNTS = (1, 2)
 batch_size = 64  # per worker: the global batch grows with the workers (weak scaling)
 WARMUP_STEPS = 5
 TIMED_STEPS = 100
-
-
-def free_ports(count: int) -> list[int]:
-    """``count`` distinct TCP ports that were free a moment ago (the OS picks them)."""
-    sockets = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
-    try:
-        for sock in sockets:  # all held open together, so no port is handed out twice
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
-
-
-def scaling_efficiency(samples_per_s: dict[int, float]) -> dict[int, float]:
-    """N-worker throughput divided by N times the 1-worker throughput."""
-    single = samples_per_s[1]
-    return {n: round(rate / (n * single), 4) for n, rate in samples_per_s.items()}
 
 
 def max_weight_difference(states: list[dict[str, torch.Tensor]]) -> float:
@@ -84,20 +64,6 @@ def max_weight_difference(states: list[dict[str, torch.Tensor]]) -> float:
         (float((state[name] - first[name]).abs().max()) for state in states[1:] for name in first),
         default=0.0,
     )
-
-
-@contextlib.contextmanager
-def timing_lock():
-    """Held while measuring, so the two distributed examples never run (and time) each other."""
-    with open(Path(tempfile.gettempdir()) / "guide-distributed-examples.lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        yield
-
-
-def threads_per_worker() -> int:
-    """Cores this process may use, split evenly across the largest worker count."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return max(1, cores // max(WORKER_COUNTS))
 
 
 # --8<-- [start:train_step]
@@ -183,6 +149,9 @@ def train_worker(rank: int, world_size: int, port: int, result_dir: str, threads
             "final_loss": final_loss,
         }
         (Path(result_dir) / "summary.json").write_text(json.dumps(summary))
+    # Leave together: a rank tearing gloo down while its peer still talks to it
+    # aborts the peer ("terminate called without an active exception").
+    dist.barrier()
     dist.destroy_process_group()
 
 
@@ -203,7 +172,7 @@ def launch(world_size: int, threads: int) -> dict:
 
 
 def main() -> None:
-    threads = threads_per_worker()
+    threads = threads_per_worker(max(WORKER_COUNTS))
     # Child processes inherit this: no OpenMP pool bigger than the worker's share.
     os.environ["OMP_NUM_THREADS"] = str(threads)
     print(load_dataset().summary())
