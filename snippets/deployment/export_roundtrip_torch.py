@@ -23,13 +23,13 @@ import os
 import statistics
 import time
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
+from common.artifacts import Row, load_and_time, print_table
 from common.cnn_torch import build_model
 from common.data import load_dataset
 from common.outputs import output_dir
@@ -38,16 +38,6 @@ device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
 batch_size = 64  # images compared for parity; latency is timed on one image
 seed = 0
 threads = 1  # one request, one core, in every runtime: equal, and steady on a busy machine
-
-
-@dataclass
-class Row:
-    artifact: str
-    size_bytes: int
-    load_ms: float
-    latency_ms: float
-    max_abs_diff: float
-    top1_agreement: float
 
 
 def trained_model_and_batch(train_steps: int = 60) -> tuple[nn.Module, np.ndarray]:
@@ -113,22 +103,6 @@ def onnx_export(model: nn.Module, example: torch.Tensor, path: Path) -> str:
     return "torch.export-based exporter (dynamo=True)"
 
 
-def load_and_time(load, run, X: np.ndarray, repeats: int) -> tuple[np.ndarray, float, float]:
-    """Load an artifact (median of 3 loads), time one-image calls, and run it on the whole batch."""
-    loaded = None
-
-    def load_once():
-        nonlocal loaded
-        loaded = load()
-
-    load_ms = median_ms(load_once, repeats=3)
-    one_image = X[:1]
-    for _ in range(10):  # warm-up, excluded from timing
-        run(loaded, one_image)
-    latency_ms = median_ms(lambda: run(loaded, one_image), repeats)
-    return run(loaded, X), load_ms, latency_ms
-
-
 def round_trip(model: nn.Module, X: np.ndarray, folder: Path, repeats: int = 50) -> tuple[list[Row], list[str]]:
     import onnxruntime as ort
 
@@ -190,7 +164,7 @@ def round_trip(model: nn.Module, X: np.ndarray, folder: Path, repeats: int = 50)
         warnings.simplefilter("ignore")  # torch.jit.load repeats its deprecation warning
         for artifact, (file, load, run) in loaders.items():
             run = run or run_torch
-            got, load_ms, latency_ms = load_and_time(load, run, X, repeats)
+            got, load_ms, latency_ms = load_and_time(load, run, X, repeats, median_ms)
             rows.append(Row(
                 artifact=artifact,
                 size_bytes=size_on_disk(paths[file]),
@@ -210,18 +184,6 @@ def eager_latency_ms(model: nn.Module, X: np.ndarray, repeats: int = 50) -> floa
         return median_ms(lambda: model(one_image), repeats)
 
 
-def print_table(rows: list[Row], eager_ms: float, repeats: int) -> None:
-    print(f"eager model, warm latency for 1 image: {eager_ms:.3f} ms (median of {repeats})")
-    header = f"{'artifact':<22}{'size KiB':>10}{'load ms':>10}{'1-image ms':>12}{'max |diff|':>12}{'top-1 agree':>13}"
-    print(header)
-    print("-" * len(header))
-    for row in rows:
-        print(
-            f"{row.artifact:<22}{row.size_bytes / 1024:>10.1f}{row.load_ms:>10.2f}"
-            f"{row.latency_ms:>12.3f}{row.max_abs_diff:>12.2e}{row.top1_agreement:>13.1%}"
-        )
-
-
 if __name__ == "__main__":
     repeats = 50
     torch.set_num_threads(threads)
@@ -230,4 +192,4 @@ if __name__ == "__main__":
     rows, notes = round_trip(model, X, output_dir() / "artifacts", repeats=repeats)
     print("\n".join(notes))
     print(f"parity on {len(X)} real test images; load = median of 3 loads; latency = median of {repeats} calls")
-    print_table(rows, eager_latency_ms(model, X, repeats), repeats)
+    print_table(rows, eager_latency_ms(model, X, repeats), repeats, name_width=22)
