@@ -32,7 +32,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine import atomic, environment, keys, paths
+from engine import atomic, keys, paths
 
 NOTEBOOK_SOURCE_DIR = paths.SNIPPETS_DIR / "notebooks"
 NOTEBOOK_CACHE_DIR = paths.CACHE_DIR / "notebooks"
@@ -43,8 +43,6 @@ CELL_TIMEOUT_S = 600
 MODES = ("stale", "none", "all")
 # Bump when the way notebooks are produced changes, so every cache entry is redone.
 FORMAT_VERSION = 1
-# Besides the frameworks, these change what an executed notebook contains.
-NOTEBOOK_PACKAGES = ("jupytext", "nbclient", "nbformat", "ipykernel", "matplotlib", "matplotlib-inline")
 # What readers see in a downloaded notebook: the standard kernel, not ours.
 PUBLISHED_KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 # Section markers are for the site's includes; they are noise inside a notebook.
@@ -72,14 +70,11 @@ def sources(folder: Path = NOTEBOOK_SOURCE_DIR) -> list[Path]:
 
 
 def cache_key(source: Path) -> str:
-    """Source + local helpers + framework and notebook-tool versions, hashed."""
-    versions = environment.framework_versions()
-    versions.update({name: environment.package_version(name) or "-" for name in NOTEBOOK_PACKAGES})
+    """The snippet key (source, local helpers, installed packages, device) plus this step's own code."""
     payload = {
         "format": FORMAT_VERSION,
-        "builder": hashlib.sha256(Path(__file__).read_bytes()).hexdigest(),  # this step's own code
-        "code": keys.code_hash(source),
-        "versions": versions,
+        "builder": hashlib.sha256(Path(__file__).read_bytes()).hexdigest(),
+        "snippet": keys.cache_key(source),
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
