@@ -206,8 +206,8 @@ def crosscheck(batch_size, rounds) -> None:
     import subprocess
 
     from engine.bench import stats
-    from engine.bench.harness import Job, child_env, run_job
     from engine.bench.cases import job_spec
+    from engine.bench.harness import Job, child_env, run_job
 
     device = harness.resolve_device("auto")
     case = CASES["headline"]

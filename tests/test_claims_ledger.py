@@ -235,7 +235,7 @@ def test_prose_page_links_exist(page):
     if not path.is_file():
         pytest.fail(f"docs/{page} is missing")
     text = path.read_text(encoding="utf-8")
-    for target, frag in doc_links(text):
+    for target, _anchor in doc_links(text):
         assert (DOCS / target).is_file(), (
             f"docs/{page} links to docs/{target}, which does not exist"
         )

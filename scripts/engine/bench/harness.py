@@ -17,15 +17,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from engine import environment, paths
 from engine.bench import cases as cases_mod
 from engine.bench import store
-from engine.bench.cases import CASES, Case
-
+from engine.bench.cases import Case
 
 # How long a job may wait for other work on the machine to calm down before it starts anyway.
 QUIET_WAIT_S = float(os.environ.get("GUIDE_BENCH_QUIET_WAIT", "20"))
@@ -213,7 +212,7 @@ def run_case(case: Case, profile: str, device: str, repeats: int | None = None,
         "threads": {"intra_op": threads, "inter_op": threads, "OMP_NUM_THREADS": threads,
                     "TORCHINDUCTOR_COMPILE_THREADS": 1},
         "git_commit": environment.git_commit(),
-        "timestamp": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
+        "timestamp": _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat(),
         "versions": store.current_versions(),
         # Other work on the machine skews timings; recorded so the page can warn.
         "load_average_before": [round(x, 2) for x in load_before],

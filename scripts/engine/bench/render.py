@@ -12,7 +12,7 @@ import io
 from pathlib import Path
 
 from engine import atomic, environment, paths
-from engine.bench import flops, stats, store
+from engine.bench import flops, store
 from engine.bench import summarize as S
 from engine.bench.cases import CASES, FRAMEWORK_LABELS
 
@@ -389,7 +389,7 @@ def verdict_c07(res, all_results) -> str:
     gpu = _gpu_results(all_results)
     if gpu:
         sentences = []
-        for mid, cases in gpu:
+        for _machine, cases in gpu:
             sentences.append(_cpu_speed_sentence(cases))
         return "Measured on a GPU: " + " ".join(sentences)
     cpu = _cpu_speed_sentence(res)

@@ -8,8 +8,8 @@ An interval that contains 1.0 means "no significant difference".
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 

@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 
 from engine import atomic, environment, keys, paths
-from engine.bench.cases import CASES, Case
+from engine.bench.cases import Case
 
 SCHEMA_VERSION = 1
 VERSION_KEYS = ("torch", "tensorflow", "tensorflow-cpu", "keras", "numpy", "python")
