@@ -207,7 +207,8 @@ def crosscheck(batch_size, rounds) -> None:
 
     from engine.bench import stats
     from engine.bench.cases import job_spec
-    from engine.bench.harness import Job, child_env, run_job
+    from engine.bench.harness import Job, run_job
+    from engine.bench.timed_env import child_env
 
     device = harness.resolve_device("auto")
     case = CASES["headline"]

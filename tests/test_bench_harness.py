@@ -8,7 +8,7 @@ import json
 import pytest
 
 from engine import environment
-from engine.bench import harness, store
+from engine.bench import harness, store, timed_env
 from engine.bench.cases import CASES
 
 
@@ -88,3 +88,21 @@ def test_cuda_request_without_cuda_is_refused():
         pytest.skip("this machine has CUDA")
     with pytest.raises(ValueError):
         harness.resolve_device("cuda")
+
+
+def test_timed_processes_get_the_allocator_setting_unless_the_case_removes_it(tmp_path):
+    # End to end: what the child process really saw, not what the parent meant to pass.
+    configs = [("torch", "eager", 4, 1)]
+    tuned = harness.run_case(_tiny("headline", configs), "quick", "cpu", root=tmp_path / "a")
+    glibc = harness.run_case(_tiny("allocator", configs), "quick", "cpu", root=tmp_path / "b")
+    assert tuned["runs"][0]["result"]["glibc_tunables"] == timed_env.ALLOCATOR_TUNABLES
+    assert tuned["manifest"]["child_env"]["GLIBC_TUNABLES"] == timed_env.ALLOCATOR_TUNABLES
+    assert glibc["runs"][0]["result"]["glibc_tunables"] is None
+    assert "GLIBC_TUNABLES" not in glibc["manifest"]["child_env"]
+
+
+def test_child_env_overrides_set_and_remove(monkeypatch):
+    monkeypatch.setenv("SOME_INHERITED", "1")
+    env = timed_env.child_env("cpu", 3, {"GLIBC_TUNABLES": None, "EXTRA": "x"})
+    assert "GLIBC_TUNABLES" not in env and env["EXTRA"] == "x" and env["SOME_INHERITED"] == "1"
+    assert env["OMP_NUM_THREADS"] == "3" and env["CUDA_VISIBLE_DEVICES"] == ""

@@ -139,3 +139,15 @@ def test_build_step_reruns_a_stale_case(tmp_path, monkeypatch):
     monkeypatch.setattr(harness, "run_case", lambda case, profile, device: ran.append((case.name, profile)) or {"status": "ok"})
     bench.refresh_for_build("stale", logging.getLogger("test"))
     assert ran == [("inference", "quick")]
+
+
+def test_allocator_table_compares_with_the_harness_rows(rendered):
+    text = (rendered / "a" / "allocator.md").read_text()
+    assert "glibc defaults: step ms" in text and "Harness setting: step ms" in text
+    assert "glibc malloc defaults" in text  # provenance names the allocator the rows ran with
+    # The fixture makes PyTorch eager 1.5x slower under glibc's defaults and leaves TF alone.
+    torch_line = next(line for line in text.splitlines() if line.startswith("- PyTorch eager"))
+    assert "takes 1.5" in torch_line and "the harness's setting is faster" in torch_line
+    tf_line = next(line for line in text.splitlines() if line.startswith("- TF tf.function"))
+    assert "no significant difference" in tf_line
+    assert "Memory allocator" in (rendered / "a" / "summary.md").read_text()

@@ -80,7 +80,13 @@ def test_stale_when_code_versions_device_or_status_change(result):
 def test_code_hash_covers_helpers_and_timing_child():
     deps = {p.name for f in CASES["headline"].files() for p in __import__("engine.keys").keys.local_dependencies(f)}
     assert {"cnn_torch.py", "cnn_tf.py", "data.py"} <= deps
-    assert store.HARNESS_FILES[0].name == "child.py"
+    assert {p.name for p in store.HARNESS_FILES} == {"child.py", "timed_env.py"}
+
+
+def test_code_hash_tells_cases_with_different_child_env_apart():
+    # Same workload files, but the allocator case runs under glibc's defaults.
+    assert CASES["allocator"].files() == CASES["headline"].files()
+    assert store.case_code_hash(CASES["allocator"]) != store.case_code_hash(CASES["headline"])
 
 
 def test_unwritable_results_folder_is_detected(tmp_path):

@@ -21,10 +21,9 @@ True
 
 from __future__ import annotations
 
-import numpy as np
-
 # --8<-- [start:setup]
 import keras
+import numpy as np
 import tensorflow as tf
 
 from common.cnn_tf import build_model, count_trainable_params
@@ -83,7 +82,7 @@ def make_train_step(model: keras.Model, mode: str):
         with tf.GradientTape() as tape:
             loss = loss_fn(y, model(X, training=True))
         grads = tape.gradient(loss, model.trainable_variables)
-        optimizer.apply_gradients(zip(grads, model.trainable_variables))
+        optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
         return loss
 
     if mode == "function":

@@ -21,9 +21,8 @@ True
 
 from __future__ import annotations
 
-import numpy as np
-
 # --8<-- [start:setup]
+import numpy as np
 import torch
 from torch import nn
 

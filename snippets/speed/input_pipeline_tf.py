@@ -21,8 +21,16 @@ import tensorflow as tf
 
 from common.data import load_digits_28
 from speed.cnn_workload_tf import (  # noqa: F401  (the harness calls these by name)
-    DEVICE, MODES, build, configure, count_trainable_params, make_batch, memory_stats,
-    reset_memory_stats, sync, to_numpy,
+    DEVICE,
+    MODES,
+    build,
+    configure,
+    count_trainable_params,
+    make_batch,
+    memory_stats,
+    reset_memory_stats,
+    sync,
+    to_numpy,
 )
 from speed.cnn_workload_tf import make_train_step as make_device_step
 

@@ -22,8 +22,16 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from common.data import load_digits_28
 from speed.cnn_workload_torch import (  # noqa: F401  (the harness calls these by name)
-    DEVICE, MODES, build, configure, count_trainable_params, make_batch, memory_stats,
-    reset_memory_stats, sync, to_numpy,
+    DEVICE,
+    MODES,
+    build,
+    configure,
+    count_trainable_params,
+    make_batch,
+    memory_stats,
+    reset_memory_stats,
+    sync,
+    to_numpy,
 )
 from speed.cnn_workload_torch import make_train_step as make_device_step
 

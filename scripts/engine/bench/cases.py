@@ -112,6 +112,24 @@ _add(Case(
     noise_configs=(("torch", "eager", 128, 1), ("tf", "function", 128, 1)),
 ))
 
+# The harness serves large blocks from the heap (see timed_env.py); this case runs
+# the same steps under glibc's own defaults so the page can show what that changes.
+_add(Case(
+    name="allocator",
+    kind="train",
+    title="Memory allocator: glibc's defaults vs the harness's setting",
+    claims=("C07",),
+    workload="cnn_workload",
+    grid={
+        "quick": [("torch", "eager", 512, 1), ("tf", "function", 512, 1)],
+        "default": _grid([("torch", "eager"), ("tf", "function")], (128, 512), (1,)),
+        "full": _grid([("torch", "eager"), ("tf", "function"), ("torch", "compile"), ("tf", "keras")],
+                      (32, 128, 512), (1,)),
+    },
+    steps={"quick": (10, 20), "default": (15, 40), "full": (20, 100)},
+    extra={"child_env": {"GLIBC_TUNABLES": None}, "compare_with": "headline"},
+))
+
 _add(Case(
     name="size_sweep",
     kind="train",

@@ -138,6 +138,8 @@ def main(spec_path: str, out_path: str) -> int:
         "settings": settings,
         "interpreter_start_to_import_ns": t_import - _PROCESS_START_NS,
         "import_ns": import_ns,
+        # What the C library's allocator was told (set by the harness, see timed_env.py).
+        "glibc_tunables": os.environ.get("GLIBC_TUNABLES"),
         **KINDS[spec["kind"]](spec, work),
     }
     if settings.get("device") == "cuda":

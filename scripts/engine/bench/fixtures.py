@@ -10,17 +10,21 @@ import numpy as np
 
 from engine import environment
 from engine.bench import cases as cases_mod
-from engine.bench import flops, store
+from engine.bench import flops, store, timed_env
 from engine.bench.cases import CASES
 
 _CENTRES_MS = {("torch", "eager"): 10.0, ("torch", "compile"): 8.0, ("tf", "eager"): 20.0,
                ("tf", "function"): 9.0, ("tf", "xla"): 7.0, ("tf", "keras"): 12.0}
 
 
-def _run(fw, mode, batch, width, repeat, rng, kind, noise=False) -> dict:
+# The allocator case runs with glibc's defaults: made slower for PyTorch eager, as measured.
+_DEFAULT_MALLOC_SLOWDOWN = {("torch", "eager"): 1.5}
+
+
+def _run(fw, mode, batch, width, repeat, rng, kind, noise=False, slowdown=1.0) -> dict:
     run = {"framework": fw, "mode": mode, "batch_size": batch, "width": width, "repeat": repeat,
            "noise_check": noise, "ok": True, "wall_s": 1.0, "peak_rss_bytes": int((300 + 50 * width**2) * 2**20)}
-    centre = _CENTRES_MS.get((fw, mode), 10.0) * max(batch, 1) / 32 * width
+    centre = _CENTRES_MS.get((fw, mode), 10.0) * max(batch, 1) / 32 * width * slowdown
     samples = [int(x * 1e6) for x in rng.normal(centre, centre * 0.02, size=30).clip(centre * 0.5)]
     if kind == "train":
         run["result"] = {"params": flops.trainable_params(width), "first_step_ns": 10**9,
@@ -41,13 +45,17 @@ def _run(fw, mode, batch, width, repeat, rng, kind, noise=False) -> dict:
 def synthetic_result(case_name: str, machine_id: str | None = None, seed: int = 0, profile: str = "quick") -> dict:
     case = CASES[case_name]
     rng = np.random.default_rng(seed)
-    runs = [_run(*config, 0, rng, case.kind) for config in case.configs(profile)]
+    default_malloc = "child_env" in case.extra
+    runs = [_run(*config, 0, rng, case.kind,
+                 slowdown=_DEFAULT_MALLOC_SLOWDOWN.get(config[:2], 1.0) if default_malloc else 1.0)
+            for config in case.configs(profile)]
     runs += [_run(*config, 1, rng, case.kind, noise=True) for config in case.noise_configs]
     manifest = environment.manifest("cpu")
     manifest.update({"machine_id": machine_id or environment.machine_id("cpu"),
                      "timestamp": "2026-01-01T00:00:00+00:00", "versions": store.current_versions(),
                      "threads": {"intra_op": 2, "inter_op": 2, "OMP_NUM_THREADS": 2},
-                     "load_average_before": [0.1, 0.1, 0.1], "git_commit": "0" * 40})
+                     "load_average_before": [0.1, 0.1, 0.1], "git_commit": "0" * 40,
+                     "child_env": timed_env.recorded("cpu", 2, case.extra.get("child_env"))})
     return {"schema_version": store.SCHEMA_VERSION, "case": case_name, "title": case.title, "kind": case.kind,
             "claims": list(case.claims), "profile": profile, "status": "ok", "manifest": manifest,
             "code_hash": store.case_code_hash(case), "runs": runs}

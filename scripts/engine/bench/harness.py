@@ -25,6 +25,7 @@ from engine import environment, paths
 from engine.bench import cases as cases_mod
 from engine.bench import store
 from engine.bench.cases import Case
+from engine.bench.timed_env import child_env, recorded
 
 # How long a job may wait for other work on the machine to calm down before it starts anyway.
 QUIET_WAIT_S = float(os.environ.get("GUIDE_BENCH_QUIET_WAIT", "20"))
@@ -57,20 +58,6 @@ def plan(case: Case, profile: str, repeats: int | None = None, frameworks: tuple
         if c[0] in frameworks:
             jobs.append(Job(case, c, repeats, True, cases_mod.job_spec(case, c, profile, threads)))
     return jobs
-
-
-def child_env(device: str, threads: int) -> dict:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(paths.SNIPPETS_DIR), str(paths.SCRIPTS_DIR)])
-    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        env[name] = str(threads)  # rule 10: equal threads, from the cores really usable
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    # TorchInductor otherwise compiles in a pool of worker processes that linger
-    # beside the timed process and compete with it for the same cores.
-    env["TORCHINDUCTOR_COMPILE_THREADS"] = "1"
-    if device == "cpu":
-        env["CUDA_VISIBLE_DEVICES"] = ""  # a CPU table on a GPU machine stays a CPU table
-    return env
 
 
 def _cpu_busy_seconds() -> float | None:
@@ -124,7 +111,7 @@ def run_job(job: Job, device: str, timeout_s: float) -> dict:
         with open(log_path, "wb") as log_handle:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "engine.bench.child", str(spec_path), str(out_path)],
-                cwd=paths.ROOT, env=child_env(device, job.spec["threads"]),
+                cwd=paths.ROOT, env=child_env(device, job.spec["threads"], job.case.extra.get("child_env")),
                 stdout=subprocess.DEVNULL, stderr=log_handle, start_new_session=True,
             )
             status, rusage, timed_out = 0, None, False
@@ -211,6 +198,8 @@ def run_case(case: Case, profile: str, device: str, repeats: int | None = None,
     manifest.update({
         "threads": {"intra_op": threads, "inter_op": threads, "OMP_NUM_THREADS": threads,
                     "TORCHINDUCTOR_COMPILE_THREADS": 1},
+        # What the harness set for the timed processes (allocator included), not the parent's own env.
+        "child_env": recorded(device, threads, case.extra.get("child_env")),
         "git_commit": environment.git_commit(),
         "timestamp": _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat(),
         "versions": store.current_versions(),

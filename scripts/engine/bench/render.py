@@ -12,7 +12,7 @@ import io
 from pathlib import Path
 
 from engine import atomic, environment, paths
-from engine.bench import flops, store
+from engine.bench import flops, stats, store
 from engine.bench import summarize as S
 from engine.bench.cases import CASES, FRAMEWORK_LABELS
 
@@ -42,6 +42,15 @@ def hardware(result: dict) -> str:
     return f"{m['cpu_model']}, {m['usable_cores']} usable cores{mem}{gpu}; device {m['device']}"
 
 
+def _allocator_phrase(manifest: dict) -> str:
+    env = manifest.get("child_env")
+    if env is None:  # results from before the harness recorded its environment
+        return ""
+    if env.get("GLIBC_TUNABLES"):
+        return f", glibc malloc `{env['GLIBC_TUNABLES']}`"
+    return ", glibc malloc defaults"
+
+
 def provenance(result: dict, reasons: list[str]) -> str:
     m = result["manifest"]
     v = m.get("versions", {})
@@ -49,7 +58,7 @@ def provenance(result: dict, reasons: list[str]) -> str:
     text = (f"*{hardware(result)}. PyTorch {v.get('torch', '?')}, TensorFlow {tf_version}, "
             f"Keras {v.get('keras', '?')}, Python {v.get('python', '?')}. "
             f"Measured {m.get('timestamp', '?')[:10]}, profile `{result['profile']}`, "
-            f"{m.get('threads', {}).get('intra_op', '?')} threads, float32.*")
+            f"{m.get('threads', {}).get('intra_op', '?')} threads, float32{_allocator_phrase(m)}.*")
     load = m.get("load_average_before")
     if load and load[0] > m.get("usable_cores", 1):
         text += (f"\n\n!!! warning \"Busy machine\"\n    The 1-minute load average was {load[0]:.1f} on "
@@ -186,6 +195,34 @@ def headline_md(result, ceiling) -> str:
         lines.append(f"- Noise check ({FRAMEWORK_LABELS[c['framework']]} {c['mode']}, batch {c['batch_size']}, "
                      f"run twice): {_f(c['first_ms'], 2)} ms vs {_f(c['second_ms'], 2)} ms, "
                      f"{100 * c['difference']:.1f} % apart: " + ("**noisy** (over 5 %)" if c["noisy"] else "within 5 %") + ".")
+    return body + "\n" + "\n".join(lines) + "\n"
+
+
+def allocator_md(result, harness_result) -> str:
+    """The same steps under glibc's malloc defaults, next to the harness's rows for them."""
+    rows = S.train_rows(result)
+    tuned = S.train_rows(harness_result)
+
+    def spread(row):
+        medians = [stats.median(run) for run in row.runs]
+        return f"{_f(min(medians), 2)}–{_f(max(medians), 2)}"
+
+    table_rows, lines = [], []
+    for r in rows:
+        match = S.find(tuned, framework=r.framework, mode=r.mode, batch_size=r.batch_size, width=r.width)
+        h = match[0] if match else None
+        table_rows.append([r.label, str(r.batch_size), _f(r.median_ms, 2), spread(r),
+                           _f(h.median_ms, 2) if h else NOT_MEASURED, spread(h) if h else "–",
+                           _f(r.peak_rss_mib, 0), _f(h.peak_rss_mib, 0) if h else "–",
+                           f"{len(r.runs)} / {len(h.runs) if h else 0}"])
+        if h:
+            lines.append(f"- {r.label}, batch {r.batch_size}: "
+                         + S.compare(r, h).describe("glibc's defaults", "the harness's setting") + ".")
+    body = table(["Mode", "Batch", "glibc defaults: step ms", "Process medians ms",
+                  "Harness setting: step ms", "Process medians ms", "Peak RSS MiB (defaults)",
+                  "Peak RSS MiB (harness)", "Processes (defaults / harness)"], table_rows)
+    for fail in S.failed_runs(result):
+        lines.append(f"- **Failed:** {fail['framework']} {fail['mode']} batch {fail['batch_size']}: {fail['reason']}")
     return body + "\n" + "\n".join(lines) + "\n"
 
 
@@ -439,6 +476,22 @@ def verdict_c19(res, all_results) -> str:
             f"({_hw_phrase(res['headline'])}): {text}.")
 
 
+def _allocator_sentence(res) -> str:
+    """One line on what glibc's malloc defaults cost, at the largest batch each mode was run."""
+    rows, tuned = S.train_rows(res.get("allocator")), S.train_rows(res.get("headline"))
+    parts = []
+    for fw, mode in sorted({(r.framework, r.mode) for r in rows}, key=lambda k: (k[0] != "torch", k[1])):
+        r = max(S.find(rows, framework=fw, mode=mode), key=lambda row: row.batch_size)
+        h = S.find(tuned, framework=fw, mode=mode, batch_size=r.batch_size, width=r.width)
+        if h:
+            parts.append(f"{r.label} at batch {r.batch_size}: "
+                         + S.compare(r, h[0]).describe("glibc's defaults", "the harness's setting"))
+    if not parts:
+        return ""
+    return ("Memory allocator, the same step with glibc's malloc defaults against the harness's "
+            "heap-only setting: " + "; ".join(parts) + ".")
+
+
 def summary_md(res, all_results) -> str:
     if not res:
         return f"- Benchmarks: {NOT_MEASURED}.\n"
@@ -447,6 +500,9 @@ def summary_md(res, all_results) -> str:
     cpu = _cpu_speed_sentence(res) if res.get("headline") else ""
     if cpu:
         bullets.append(cpu)
+    allocator = _allocator_sentence(res)
+    if allocator:
+        bullets.append(allocator)
     c03 = verdict_c03(res)
     if c03 != NOT_MEASURED:
         bullets.append("Eager vs compiled: " + c03)
@@ -504,6 +560,7 @@ def render_all(root: Path | None = None, target: Path | None = None) -> list[Pat
 
     fragment("ceiling.md", "ceiling", ceiling_md)
     fragment("headline.md", "headline", lambda r: headline_md(r, res.get("ceiling")))
+    fragment("allocator.md", "allocator", lambda r: allocator_md(r, res.get("headline")))
     fragment("size_sweep.md", "size_sweep", lambda r: size_md(r, res.get("ceiling")))
     fragment("input_pipeline.md", "input_pipeline", lambda r: headline_md(r, res.get("ceiling")))
     fragment("inference.md", "inference", inference_md)

@@ -19,7 +19,7 @@ from engine.bench.cases import Case
 SCHEMA_VERSION = 1
 VERSION_KEYS = ("torch", "tensorflow", "tensorflow-cpu", "keras", "numpy", "python")
 REQUIRED_KEYS = ("schema_version", "case", "status", "manifest", "code_hash", "runs")
-HARNESS_FILES = (Path(__file__).with_name("child.py"),)
+HARNESS_FILES = (Path(__file__).with_name("child.py"), Path(__file__).with_name("timed_env.py"))
 
 
 class StoreError(Exception):
@@ -39,8 +39,9 @@ def result_path(case_name: str, machine_id: str, root: Path | None = None) -> Pa
 
 
 def case_code_hash(case: Case) -> str:
-    """Hash of the workload pair, every local helper they import, and the timing child."""
+    """Hash of the workload pair, every local helper they import, the timing child and its environment."""
     digest = hashlib.sha256()
+    digest.update(json.dumps(case.extra.get("child_env"), sort_keys=True).encode())
     for file in case.files():
         digest.update(keys.code_hash(file).encode())
     for file in HARNESS_FILES:
