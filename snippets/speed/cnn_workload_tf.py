@@ -17,6 +17,10 @@ decides *how* (fresh process, warm-up, sync, samples). The PyTorch twin is
 >>> last = [sync(train_step(X, y)) for _ in range(5)][-1]
 >>> last < first  # the correctness gate: the loss falls on a fixed batch
 True
+>>> losses = []
+>>> make_fit(build(width=1), X, y)(4, lambda: None, losses.append)
+>>> len(losses), losses[-1] < losses[0]  # Keras fit, bracketed batch by batch
+(4, True)
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from common.cnn_tf import build_model, count_trainable_params
 from common.data import synthetic_batch
 
 DEVICE = "cuda" if tf.config.list_physical_devices("GPU") else "cpu"
-MODES = ("eager", "function", "xla", "keras")
+MODES = ("eager", "function", "xla", "fit")
 
 
 def configure(threads: int) -> dict:
@@ -73,10 +77,6 @@ def make_train_step(model: keras.Model, mode: str):
     """One full step: forward, loss, backward, optimizer update."""
     optimizer = keras.optimizers.Adam(learning_rate=1e-3, epsilon=1e-7)
     loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)  # fused softmax
-    if mode == "keras":
-        # Keras' own compiled train function, one batch per call (jit_compile="auto").
-        model.compile(optimizer=optimizer, loss=loss_fn)
-        return lambda X, y: model.train_on_batch(X, y)
 
     def train_step(X, y):
         with tf.GradientTape() as tape:
@@ -89,13 +89,43 @@ def make_train_step(model: keras.Model, mode: str):
         return tf.function(train_step)
     if mode == "xla":
         return tf.function(train_step, jit_compile=True)
-    return train_step
+    if mode == "eager":
+        return train_step
+    raise ValueError(f"unknown mode {mode!r}; Keras fit runs through make_fit")
 
 
 def sync(loss) -> float:
     """Materialize the scalar: a timing boundary must not end while work is queued."""
     return float(np.asarray(loss))
 # --8<-- [end:train_step]
+
+
+LOOP_MODES = ("fit",)  # modes where Keras, not the harness, owns the loop
+
+
+def make_fit(model: keras.Model, X, y):
+    """Keras' own loop over the same batch, repeated: what `model.fit` costs per step."""
+    return keras_fit(model, tf.data.Dataset.from_tensors((X, y)).repeat())
+
+
+def keras_fit(model: keras.Model, dataset: tf.data.Dataset):
+    # Same optimizer and loss as the other modes; everything else is compile's defaults.
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=1e-3, epsilon=1e-7),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+
+    def fit(steps: int, on_batch_begin, on_batch_end) -> None:
+        """Train `steps` batches; the hooks bracket each one (the harness's clock is in them)."""
+
+        class Bracket(keras.callbacks.Callback):
+            def on_train_batch_begin(self, batch, logs=None):
+                on_batch_begin()
+
+            def on_train_batch_end(self, batch, logs=None):
+                on_batch_end(sync(logs["loss"]))  # materialized: the step has finished
+
+        model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False, callbacks=[Bracket()])
+
+    return fit
 
 
 # --8<-- [start:predict]

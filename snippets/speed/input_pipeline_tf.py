@@ -22,10 +22,12 @@ import tensorflow as tf
 from common.data import load_digits_28
 from speed.cnn_workload_tf import (  # noqa: F401  (the harness calls these by name)
     DEVICE,
+    LOOP_MODES,
     MODES,
     build,
     configure,
     count_trainable_params,
+    keras_fit,
     make_batch,
     memory_stats,
     reset_memory_stats,
@@ -58,6 +60,11 @@ def make_train_step(model, mode: str):
 
     return train_step
 # --8<-- [end:pipeline]
+
+
+def make_fit(model, X, y):
+    """Keras fit pulling its batches from the same pipeline (the harness's "fit" mode)."""
+    return keras_fit(model, make_loader(int(X.shape[0])))
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ MODE_LABELS = {
     ("tf", "eager"): "TF eager (GradientTape, no tf.function)",
     ("tf", "function"): "TF tf.function",
     ("tf", "xla"): "TF tf.function(jit_compile=True) (XLA)",
-    ("tf", "keras"): "Keras train_on_batch (compile defaults)",
+    ("tf", "fit"): "Keras fit (compile defaults)",
 }
 TIERS = {
     ("torch", "eager"): "out-of-the-box",
@@ -36,9 +36,9 @@ TIERS = {
     ("tf", "eager"): "out-of-the-box",
     ("tf", "function"): "tuned",
     ("tf", "xla"): "tuned",
-    ("tf", "keras"): "out-of-the-box",
+    ("tf", "fit"): "out-of-the-box",
 }
-COMPILED_MODES = {("torch", "compile"), ("tf", "function"), ("tf", "xla"), ("tf", "keras")}
+COMPILED_MODES = {("torch", "compile"), ("tf", "function"), ("tf", "xla"), ("tf", "fit")}
 
 REPEATS = {"quick": 1, "default": 5, "full": 10}
 TIMEOUT_S = {"quick": 300, "default": 600, "full": 900}
@@ -73,10 +73,10 @@ def _grid(modes, batches, widths):
 
 
 TORCH_MODES = [("torch", "eager"), ("torch", "compile")]
-TF_MODES = [("tf", "eager"), ("tf", "function"), ("tf", "xla"), ("tf", "keras")]
-BEST_MODES = [("torch", "eager"), ("tf", "function"), ("torch", "compile"), ("tf", "keras")]
+TF_MODES = [("tf", "eager"), ("tf", "function"), ("tf", "xla"), ("tf", "fit")]
+BEST_MODES = [("torch", "eager"), ("tf", "function"), ("torch", "compile"), ("tf", "fit")]
 ALL_MODES = [("torch", "eager"), ("tf", "eager"), ("torch", "compile"), ("tf", "function"),
-             ("tf", "xla"), ("tf", "keras")]
+             ("tf", "xla"), ("tf", "fit")]
 
 CASES: dict[str, Case] = {}
 
@@ -123,7 +123,7 @@ _add(Case(
     grid={
         "quick": [("torch", "eager", 512, 1), ("tf", "function", 512, 1)],
         "default": _grid([("torch", "eager"), ("tf", "function")], (128, 512), (1,)),
-        "full": _grid([("torch", "eager"), ("tf", "function"), ("torch", "compile"), ("tf", "keras")],
+        "full": _grid([("torch", "eager"), ("tf", "function"), ("torch", "compile"), ("tf", "fit")],
                       (32, 128, 512), (1,)),
     },
     steps={"quick": (10, 20), "default": (15, 40), "full": (20, 100)},
@@ -172,7 +172,7 @@ _add(Case(
     grid={
         "quick": [("torch", "eager", 128, 1), ("tf", "function", 128, 1)],
         "default": [("torch", "eager", 128, 1), ("tf", "function", 128, 1), ("torch", "compile", 128, 1),
-                    ("tf", "keras", 128, 1)],
+                    ("tf", "fit", 128, 1)],
         "full": _grid(BEST_MODES, (32, 128, 512), (1,)),
     },
     steps={"quick": (10, 20), "default": (15, 40), "full": (20, 100)},
@@ -188,7 +188,7 @@ _add(Case(
         "quick": [("torch", "eager", 64, 1), ("tf", "function", 64, 1)],
         "default": [("torch", "eager", 64, 1), ("tf", "function", 64, 1)],
         "full": [("torch", "eager", 64, 1), ("tf", "function", 64, 1), ("torch", "compile", 64, 1),
-                 ("tf", "keras", 64, 1)],
+                 ("tf", "xla", 64, 1)],
     },
     steps={p: (0, 0) for p in PROFILES},
     extra={"target": 0.95, "max_epochs": 40},

@@ -64,31 +64,66 @@ def run_train(spec: dict, work) -> dict:
     out_shape = tuple(work.to_numpy(model(X)).shape)
     if out_shape != (spec["batch_size"], 10):
         raise AssertionError(f"output shape {out_shape}, expected {(spec['batch_size'], 10)}")
-    train_step = work.make_train_step(model, spec["mode"])
-    build_ns = time.perf_counter_ns() - t0
-    rss_baseline = _rss_bytes()
-
-    start = time.perf_counter_ns()
-    loss_first = work.sync(train_step(X, y))  # includes tracing / compilation
-    first_ns = time.perf_counter_ns() - start
-    warm = [work.sync(train_step(X, y)) for _ in range(spec["warmup"] - 1)]
-    work.reset_memory_stats()
-    samples = _timed_loop(lambda: train_step(X, y), work.sync, spec["steps"])
-    loss_last = work.sync(train_step(X, y))
-    if not loss_last < loss_first:
-        raise AssertionError(f"loss did not fall: {loss_first:.4f} -> {loss_last:.4f}")
+    if spec["mode"] in getattr(work, "LOOP_MODES", ()):
+        fit = work.make_fit(model, X, y)
+        build_ns = time.perf_counter_ns() - t0
+        rss_baseline = _rss_bytes()
+        timed = _time_framework_loop(fit, work, spec["warmup"], spec["steps"])
+    else:
+        train_step = work.make_train_step(model, spec["mode"])
+        build_ns = time.perf_counter_ns() - t0
+        rss_baseline = _rss_bytes()
+        timed = _time_step_function(lambda: train_step(X, y), work, spec["warmup"], spec["steps"])
+    if not timed["loss_last"] < timed["loss_first"]:
+        raise AssertionError(f"loss did not fall: {timed['loss_first']:.4f} -> {timed['loss_last']:.4f}")
     return {
         "params": params,
         "output_shape": list(out_shape),
         "build_ns": build_ns,
-        "first_step_ns": first_ns,
-        "warmup_steps": 1 + len(warm),
-        "samples_ns": samples,
-        "loss_first": loss_first,
-        "loss_last": loss_last,
+        **timed,
         "rss_baseline_bytes": rss_baseline,
         **work.memory_stats(),
     }
+
+
+def _time_step_function(step, work, warmup: int, steps: int) -> dict:
+    """The harness owns the loop: call the step, sync, read the clock."""
+    start = time.perf_counter_ns()
+    loss_first = work.sync(step())  # includes tracing / compilation
+    first_ns = time.perf_counter_ns() - start
+    for _ in range(warmup - 1):
+        work.sync(step())
+    work.reset_memory_stats()
+    samples = _timed_loop(step, work.sync, steps)
+    loss_last = work.sync(step())
+    return {"first_step_ns": first_ns, "warmup_steps": warmup, "samples_ns": samples,
+            "loss_first": loss_first, "loss_last": loss_last}
+
+
+def _time_framework_loop(fit, work, warmup: int, steps: int) -> dict:
+    """The framework owns the loop (Keras fit): the same clock, read in its per-batch hooks.
+
+    ``fit(n, begin, end)`` runs n batches, calling ``begin()`` before each and
+    ``end(loss)`` after it with the loss already materialized (the sync).
+    Batch 0 is the first step, the next ``warmup - 1`` are warm-up, then
+    ``steps`` timed ones and one more for the final loss, as in the other modes.
+    """
+    starts, samples, losses = [], [], []
+
+    def begin():
+        if len(samples) == warmup:
+            work.reset_memory_stats()  # peaks after warm-up, as for the other modes
+        starts.append(time.perf_counter_ns())
+
+    def end(loss):
+        samples.append(time.perf_counter_ns() - starts[-1])
+        losses.append(loss)
+
+    fit(warmup + steps + 1, begin, end)
+    if len(samples) != warmup + steps + 1:
+        raise AssertionError(f"the framework's loop ran {len(samples)} batches, expected {warmup + steps + 1}")
+    return {"first_step_ns": samples[0], "warmup_steps": warmup, "samples_ns": samples[warmup:warmup + steps],
+            "loss_first": losses[0], "loss_last": losses[-1]}
 
 
 def run_infer(spec: dict, work) -> dict:

@@ -14,7 +14,7 @@ from engine.bench import flops, store, timed_env
 from engine.bench.cases import CASES
 
 _CENTRES_MS = {("torch", "eager"): 10.0, ("torch", "compile"): 8.0, ("tf", "eager"): 20.0,
-               ("tf", "function"): 9.0, ("tf", "xla"): 7.0, ("tf", "keras"): 12.0}
+               ("tf", "function"): 9.0, ("tf", "xla"): 7.0, ("tf", "fit"): 12.0}
 
 
 # The allocator case runs with glibc's defaults: made slower for PyTorch eager, as measured.

@@ -103,7 +103,7 @@ def _svg(fig) -> bytes:
 
 
 _COLORS = {("torch", "eager"): "#ee4c2c", ("torch", "compile"): "#9c1f0b", ("tf", "eager"): "#ffb000",
-           ("tf", "function"): "#ff6f00", ("tf", "xla"): "#425066", ("tf", "keras"): "#1f77b4"}
+           ("tf", "function"): "#ff6f00", ("tf", "xla"): "#425066", ("tf", "fit"): "#1f77b4"}
 
 
 def chart_step_time(rows: list[S.TrainRow], x_attr: str, xlabel: str, caption: str) -> bytes:
@@ -175,7 +175,7 @@ def headline_md(result, ceiling) -> str:
             lines.append(f"- Batch {batch}, each at its fastest ({a.label} vs {b.label}): "
                          + S.compare(a, b).describe("PyTorch", "TensorFlow") + ".")
         a = S.find(rows, framework="torch", mode="eager", batch_size=batch)
-        b = S.find(rows, framework="tf", mode="keras", batch_size=batch)
+        b = S.find(rows, framework="tf", mode="fit", batch_size=batch)
         if a and b:
             lines.append(f"- Batch {batch}, out of the box ({a[0].label} vs {b[0].label}): "
                          + S.compare(a[0], b[0]).describe("PyTorch", "TensorFlow") + ".")
@@ -286,7 +286,7 @@ def verdict_c03(res) -> str:
     parts, outcomes = [], []
     for fw in ("torch", "tf"):
         eager = S.find(rows, framework=fw, mode="eager", batch_size=batch)
-        compiled = [r for r in S.find(rows, framework=fw, batch_size=batch) if r.compiled and r.mode != "keras"]
+        compiled = [r for r in S.find(rows, framework=fw, batch_size=batch) if r.compiled and r.mode != "fit"]
         if not eager or not compiled:
             continue
         fastest = min(compiled, key=lambda r: r.median_ms)
