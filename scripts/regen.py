@@ -110,11 +110,22 @@ def run(case_names, exclude, framework, device, profile, repeats, force, dry_run
         return
     failed = []
     started = time.perf_counter()
+    finished = 0
     with click.progressbar(length=total, label="benchmarks", show_eta=True, show_pos=True,
                            item_show_func=lambda label: label, file=sys.stderr) as bar:
+
+        def on_job(job, record) -> None:
+            nonlocal finished
+            finished += 1
+            bar.update(1, job.label)
+            if not sys.stderr.isatty():  # a log or CI: the bar draws nothing until the end, so say each job
+                elapsed = time.perf_counter() - started
+                status = "ok" if record["ok"] else f"FAILED: {record['reason']}"
+                click.echo(f"[{finished}/{total}] {job.label}: {status} ({record.get('wall_s', 0):.1f} s); "
+                           f"ETA {elapsed / finished * (total - finished) / 60:.1f} min", err=True)
+
         for name, _ in todo:
-            result = harness.run_case(CASES[name], profile, device, repeats, frameworks,
-                                      on_job=lambda job, record: bar.update(1, job.label), root=root)
+            result = harness.run_case(CASES[name], profile, device, repeats, frameworks, on_job=on_job, root=root)
             if result["status"] != "ok":
                 failed.append(f"{name}: {result['status']}: {result.get('failure', {}).get('reason', '')}")
     click.echo(f"ran {len(todo)} case(s) in {time.perf_counter() - started:.1f} s")

@@ -136,9 +136,40 @@ def test_build_step_reruns_a_stale_case(tmp_path, monkeypatch):
     monkeypatch.setenv("GUIDE_RESULTS_DIR", str(results))
     monkeypatch.setattr(render, "out_dir", lambda: tmp_path / "out")
     ran = []
-    monkeypatch.setattr(harness, "run_case", lambda case, profile, device: ran.append((case.name, profile)) or {"status": "ok"})
+    monkeypatch.setattr(harness, "run_case", lambda case, profile, device, on_job=None:
+                        ran.append((case.name, profile)) or {"status": "ok"})
     bench.refresh_for_build("stale", logging.getLogger("test"))
     assert ran == [("inference", "quick")]
+
+
+def test_build_step_reports_each_job_and_a_failure_without_a_warning(tmp_path, monkeypatch, caplog):
+    # A warning would abort the strict build; the failure belongs on the page instead.
+    import logging
+
+    import engine.bench as bench
+    from engine.bench import harness
+
+    results = tmp_path / "results"
+    machine = fixtures.write_all(results)
+    path = store.result_path("inference", machine, results)
+    data = json.loads(path.read_text())
+    data["code_hash"] = "0" * 64
+    store.save(data, path)
+    monkeypatch.setenv("GUIDE_RESULTS_DIR", str(results))
+    monkeypatch.setattr(render, "out_dir", lambda: tmp_path / "out")
+
+    def failing_run_case(case, profile, device, on_job=None):
+        for job in harness.plan(case, profile):
+            on_job(job, {"ok": False, "wall_s": 2.0, "reason": "killed by signal 9"})
+        return {"status": "failed", "failure": {"reason": "killed by signal 9"}}
+
+    monkeypatch.setattr(harness, "run_case", failing_run_case)
+    with caplog.at_level(logging.INFO, logger="test"):
+        bench.refresh_for_build("stale", logging.getLogger("test"))
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("[1/2] inference: torch eager b1 w1 #1: FAILED: killed by signal 9" in m for m in messages)
+    assert any("inference: failed: killed by signal 9" in m for m in messages)
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
 
 
 def test_allocator_table_compares_with_the_harness_rows(rendered):

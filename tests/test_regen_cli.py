@@ -124,3 +124,21 @@ def test_list_shows_every_case(cli, results):
     assert result.exit_code == 0
     for name in ("ceiling", "headline", "size_sweep", "inference", "time_to_accuracy"):
         assert name in result.output
+
+
+def test_progress_is_one_line_per_job_when_not_on_a_terminal(cli, results, monkeypatch):
+    from engine.bench import harness
+
+    def fake_run_case(case, profile, device, repeats, frameworks, on_job, root):
+        for job in harness.plan(case, profile, repeats, frameworks):
+            ok = job.config[0] == "torch"
+            on_job(job, {"ok": ok, "wall_s": 1.0, "reason": None if ok else "exit status 1: boom"})
+        return {"status": "partial", "failure": {"reason": "boom"}}
+
+    monkeypatch.setattr(harness, "run_case", fake_run_case)
+    result = invoke(cli, "run", "inference", "--force", "--profile", "quick", "--no-render",
+                    "--results-dir", str(results))
+    assert result.exit_code == 1  # a failed case is reported in the exit status
+    assert "[1/2] inference: torch eager b1 w1 #1: ok (1.0 s); ETA" in result.output
+    assert "[2/2] inference: tf function b1 w1 #1: FAILED: exit status 1: boom" in result.output
+    assert "FAILED inference: partial: boom" in result.output

@@ -36,9 +36,20 @@ def refresh_for_build(mode: str, log: logging.Logger) -> None:
             reasons = store.stale_reasons(previous, case, machine_id)
             if mode == "stale" and not reasons:
                 continue
-            log.info(f"guide: benchmark {name} ({'; '.join(reasons) or 'rerun requested'}), profile {profile}")
-            result = harness.run_case(case, profile, device)
+            total = len(harness.plan(case, profile))
+            log.info(f"guide: benchmark {name} ({'; '.join(reasons) or 'rerun requested'}), profile {profile}, "
+                     f"{total} process(es)")
+            done = []
+
+            def progress(job, record, name=name, total=total, done=done):
+                done.append(record)
+                status = "ok" if record["ok"] else f"FAILED: {record['reason']}"
+                log.info(f"guide: benchmark {name} [{len(done)}/{total}] {job.label}: {status} "
+                         f"({record.get('wall_s', 0):.1f} s)")
+
+            result = harness.run_case(case, profile, device, on_job=progress)
             if result["status"] != "ok":
-                log.warning(f"guide: benchmark {name}: {result['status']}: {result.get('failure', {}).get('reason')}")
+                # Not a warning: strict mode would abort the build, and the page already shows the failure.
+                log.info(f"guide: benchmark {name}: {result['status']}: {result.get('failure', {}).get('reason')}")
     changed = render.render_all()
     log.info(f"guide: benchmark render wrote {len(changed)} changed file(s)")
