@@ -106,3 +106,12 @@ def test_child_env_overrides_set_and_remove(monkeypatch):
     env = timed_env.child_env("cpu", 3, {"GLIBC_TUNABLES": None, "EXTRA": "x"})
     assert "GLIBC_TUNABLES" not in env and env["EXTRA"] == "x" and env["SOME_INHERITED"] == "1"
     assert env["OMP_NUM_THREADS"] == "3" and env["CUDA_VISIBLE_DEVICES"] == ""
+
+
+def test_noise_check_measures_the_configuration_again_the_same_way():
+    jobs = harness.plan(CASES["headline"], "default")
+    noise = [j for j in jobs if j.noise_check]
+    assert len(noise) == 5 * len(CASES["headline"].noise_configs)  # as many processes as the table's figure
+    assert jobs[-len(noise):] == noise  # late in the regen, after every regular job
+    assert [j.config[0] for j in noise[:2]] == ["torch", "tf"]  # interleaved like the regular jobs
+    assert len({j.repeat for j in noise}) == 5

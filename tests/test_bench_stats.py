@@ -52,3 +52,19 @@ def test_noise_threshold_is_five_percent():
     assert not stats.is_noisy(100.0, 104.9)
     assert stats.is_noisy(100.0, 105.1)
     assert stats.is_noisy(105.1, 100.0)  # symmetric
+
+
+def _run(median_ms, noise):
+    return {"framework": "tf", "mode": "function", "batch_size": 128, "width": 1, "ok": True,
+            "noise_check": noise, "result": {"samples_ns": [int(median_ms * 1e6)] * 3}}
+
+
+def test_noise_check_compares_median_of_medians_on_both_sides():
+    from engine.bench import summarize
+
+    regular = [_run(m, False) for m in (10.0, 10.2, 13.0)]  # median 10.2
+    steady = {"runs": regular + [_run(m, True) for m in (9.9, 10.4, 13.4)]}  # median 10.4
+    [check] = summarize.noise_checks(steady)
+    assert check["processes"] == (3, 3) and check["second_ms"] == 10.4 and not check["noisy"]
+    drifted = {"runs": regular + [_run(m, True) for m in (11.0, 11.5, 9.0)]}  # median 11.0: 7.8 % apart
+    assert summarize.noise_checks(drifted)[0]["noisy"]

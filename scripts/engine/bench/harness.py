@@ -53,10 +53,11 @@ def plan(case: Case, profile: str, repeats: int | None = None, frameworks: tuple
     configs = cases_mod.interleave([c for c in case.configs(profile) if c[0] in frameworks])
     jobs = [Job(case, c, r, False, cases_mod.job_spec(case, c, profile, threads))
             for r in range(repeats) for c in configs]
-    # Rule 6: the same configuration again, late in the same regen.
-    for c in case.noise_configs:
-        if c[0] in frameworks:
-            jobs.append(Job(case, c, repeats, True, cases_mod.job_spec(case, c, profile, threads)))
+    # Rule 6: the same configuration measured again, late in the same regen, the same way
+    # (as many processes as the table's figure), so the check asks whether that figure repeats.
+    for r in range(repeats):
+        for c in cases_mod.interleave([c for c in case.noise_configs if c[0] in frameworks]):
+            jobs.append(Job(case, c, repeats + r, True, cases_mod.job_spec(case, c, profile, threads)))
     return jobs
 
 

@@ -193,7 +193,8 @@ def headline_md(result, ceiling) -> str:
     checks = S.noise_checks(result)
     for c in checks:
         lines.append(f"- Noise check ({FRAMEWORK_LABELS[c['framework']]} {c['mode']}, batch {c['batch_size']}, "
-                     f"run twice): {_f(c['first_ms'], 2)} ms vs {_f(c['second_ms'], 2)} ms, "
+                     f"measured twice, {c['processes'][0]} and {c['processes'][1]} process(es)): "
+                     f"{_f(c['first_ms'], 2)} ms vs {_f(c['second_ms'], 2)} ms, "
                      f"{100 * c['difference']:.1f} % apart: " + ("**noisy** (over 5 %)" if c["noisy"] else "within 5 %") + ".")
     return body + "\n" + "\n".join(lines) + "\n"
 
