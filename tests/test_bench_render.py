@@ -121,12 +121,8 @@ def test_build_step_with_fresh_results_runs_nothing_and_renders(tmp_path, monkey
     assert "Hardware:" in (tmp_path / "out" / "summary.md").read_text()
 
 
-def test_build_step_reruns_a_stale_case(tmp_path, monkeypatch):
-    import logging
-
-    import engine.bench as bench
-    from engine.bench import harness
-
+def _store_with_a_stale_inference_case(tmp_path, monkeypatch) -> None:
+    """Fixture results for every case, the inference one marked stale; the build step reads them."""
     results = tmp_path / "results"
     machine = fixtures.write_all(results)
     path = store.result_path("inference", machine, results)
@@ -135,6 +131,15 @@ def test_build_step_reruns_a_stale_case(tmp_path, monkeypatch):
     store.save(data, path)
     monkeypatch.setenv("GUIDE_RESULTS_DIR", str(results))
     monkeypatch.setattr(render, "out_dir", lambda: tmp_path / "out")
+
+
+def test_build_step_reruns_a_stale_case(tmp_path, monkeypatch):
+    import logging
+
+    import engine.bench as bench
+    from engine.bench import harness
+
+    _store_with_a_stale_inference_case(tmp_path, monkeypatch)
     ran = []
     monkeypatch.setattr(harness, "run_case", lambda case, profile, device, on_job=None:
                         ran.append((case.name, profile)) or {"status": "ok"})
@@ -149,14 +154,7 @@ def test_build_step_reports_each_job_and_a_failure_without_a_warning(tmp_path, m
     import engine.bench as bench
     from engine.bench import harness
 
-    results = tmp_path / "results"
-    machine = fixtures.write_all(results)
-    path = store.result_path("inference", machine, results)
-    data = json.loads(path.read_text())
-    data["code_hash"] = "0" * 64
-    store.save(data, path)
-    monkeypatch.setenv("GUIDE_RESULTS_DIR", str(results))
-    monkeypatch.setattr(render, "out_dir", lambda: tmp_path / "out")
+    _store_with_a_stale_inference_case(tmp_path, monkeypatch)
 
     def failing_run_case(case, profile, device, on_job=None):
         for job in harness.plan(case, profile):

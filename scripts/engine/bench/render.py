@@ -201,17 +201,13 @@ def headline_md(result, ceiling) -> str:
 
 def allocator_md(result, harness_result) -> str:
     """The same steps under glibc's malloc defaults, next to the harness's rows for them."""
-    rows = S.train_rows(result)
-    tuned = S.train_rows(harness_result)
 
     def spread(row):
         medians = [stats.median(run) for run in row.runs]
         return f"{_f(min(medians), 2)}–{_f(max(medians), 2)}"
 
     table_rows, lines = [], []
-    for r in rows:
-        match = S.find(tuned, framework=r.framework, mode=r.mode, batch_size=r.batch_size, width=r.width)
-        h = match[0] if match else None
+    for r, h in S.paired(S.train_rows(result), S.train_rows(harness_result)):
         table_rows.append([r.label, str(r.batch_size), _f(r.median_ms, 2), spread(r),
                            _f(h.median_ms, 2) if h else NOT_MEASURED, spread(h) if h else "–",
                            _f(r.peak_rss_mib, 0), _f(h.peak_rss_mib, 0) if h else "–",
@@ -479,14 +475,11 @@ def verdict_c19(res, all_results) -> str:
 
 def _allocator_sentence(res) -> str:
     """One line on what glibc's malloc defaults cost, at the largest batch each mode was run."""
-    rows, tuned = S.train_rows(res.get("allocator")), S.train_rows(res.get("headline"))
-    parts = []
-    for fw, mode in sorted({(r.framework, r.mode) for r in rows}, key=lambda k: (k[0] != "torch", k[1])):
-        r = max(S.find(rows, framework=fw, mode=mode), key=lambda row: row.batch_size)
-        h = S.find(tuned, framework=fw, mode=mode, batch_size=r.batch_size, width=r.width)
-        if h:
-            parts.append(f"{r.label} at batch {r.batch_size}: "
-                         + S.compare(r, h[0]).describe("glibc's defaults", "the harness's setting"))
+    rows = S.train_rows(res.get("allocator"))
+    largest = [max(S.find(rows, framework=fw, mode=mode), key=lambda row: row.batch_size)
+               for fw, mode in sorted({(r.framework, r.mode) for r in rows}, key=lambda k: (k[0] != "torch", k[1]))]
+    parts = [f"{r.label} at batch {r.batch_size}: " + S.compare(r, h).describe("glibc's defaults", "the harness's setting")
+             for r, h in S.paired(largest, S.train_rows(res.get("headline"))) if h]
     if not parts:
         return ""
     return ("Memory allocator, the same step with glibc's malloc defaults against the harness's "

@@ -122,6 +122,12 @@ def best(rows, framework: str, **where):
     return min(candidates, key=lambda r: r.median_ms) if candidates else None
 
 
+def paired(rows: list[TrainRow], reference: list[TrainRow]) -> list[tuple[TrainRow, TrainRow | None]]:
+    """Each row with the same configuration's row in ``reference`` (None when it was not measured)."""
+    return [(r, next(iter(find(reference, framework=r.framework, mode=r.mode, batch_size=r.batch_size,
+                                   width=r.width)), None)) for r in rows]
+
+
 def compare(a: TrainRow, b: TrainRow) -> stats.Ratio:
     return stats.ratio_of_medians(a.runs, b.runs)
 
