@@ -112,6 +112,12 @@ def test_noise_check_measures_the_configuration_again_the_same_way():
     jobs = harness.plan(CASES["headline"], "default")
     noise = [j for j in jobs if j.noise_check]
     assert len(noise) == 5 * len(CASES["headline"].noise_configs)  # as many processes as the table's figure
-    assert jobs[-len(noise):] == noise  # late in the regen, after every regular job
     assert [j.config[0] for j in noise[:2]] == ["torch", "tf"]  # interleaved like the regular jobs
     assert len({j.repeat for j in noise}) == 5
+    # Spread over the case like the regular processes: one pair in the middle of each round.
+    regular_per_round = len([j for j in jobs if not j.noise_check]) // 5
+    for r in range(5):
+        round_jobs = jobs[r * len(jobs) // 5:(r + 1) * len(jobs) // 5]
+        assert [j.noise_check for j in round_jobs].index(True) == regular_per_round // 2
+        assert {j.repeat for j in round_jobs if j.noise_check} == {5 + r}
+        assert {j.repeat for j in round_jobs if not j.noise_check} == {r}

@@ -133,7 +133,7 @@ def compare(a: TrainRow, b: TrainRow) -> stats.Ratio:
 
 
 def noise_checks(result: dict | None) -> list[dict]:
-    """Rule 6: the regular runs of a configuration against its second measurement, late in the regen.
+    """Rule 6: the regular runs of a configuration against its second measurement in the same regen.
 
     Each side is summarized the way the table summarizes it (median of the
     per-process medians), so the check asks whether the published figure repeats.
