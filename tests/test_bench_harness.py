@@ -90,15 +90,31 @@ def test_cuda_request_without_cuda_is_refused():
         harness.resolve_device("cuda")
 
 
-def test_timed_processes_get_the_allocator_setting_unless_the_case_removes_it(tmp_path):
+def test_timed_processes_get_the_allocator_setting_unless_a_variant_removes_it(tmp_path):
     # End to end: what the child process really saw, not what the parent meant to pass.
     configs = [("torch", "eager", 4, 1)]
     tuned = harness.run_case(_tiny("headline", configs), "quick", "cpu", root=tmp_path / "a")
-    glibc = harness.run_case(_tiny("allocator", configs), "quick", "cpu", root=tmp_path / "b")
+    both = harness.run_case(_tiny("allocator", configs), "quick", "cpu", root=tmp_path / "b")
     assert tuned["runs"][0]["result"]["glibc_tunables"] == timed_env.ALLOCATOR_TUNABLES
     assert tuned["manifest"]["child_env"]["GLIBC_TUNABLES"] == timed_env.ALLOCATOR_TUNABLES
-    assert glibc["runs"][0]["result"]["glibc_tunables"] is None
-    assert "GLIBC_TUNABLES" not in glibc["manifest"]["child_env"]
+    assert "variant" not in tuned["runs"][0] and "child_env_variants" not in tuned["manifest"]
+    seen = {run["variant"]: run["result"]["glibc_tunables"] for run in both["runs"]}
+    assert seen == {"glibc-defaults": None, "harness-setting": timed_env.ALLOCATOR_TUNABLES}
+    variants = both["manifest"]["child_env_variants"]
+    assert "GLIBC_TUNABLES" not in variants["glibc-defaults"]
+    assert variants["harness-setting"]["GLIBC_TUNABLES"] == timed_env.ALLOCATOR_TUNABLES
+
+
+def test_variants_of_a_configuration_run_back_to_back_in_alternating_order():
+    jobs = harness.plan(CASES["allocator"], "default")
+    assert len(jobs) == 5 * len(CASES["allocator"].configs("default")) * 2
+    for first, second in zip(jobs[::2], jobs[1::2], strict=True):
+        assert first.config == second.config and first.repeat == second.repeat
+        assert {first.variant, second.variant} == {"glibc-defaults", "harness-setting"}
+    leaders = [jobs[i].variant for i in range(0, len(jobs), 2)]
+    per_round = len(CASES["allocator"].configs("default"))
+    assert leaders[0] != leaders[per_round]  # the other variant goes first in the next round
+    assert "[glibc-defaults]" in jobs[0].label or "[glibc-defaults]" in jobs[1].label
 
 
 def test_child_env_overrides_set_and_remove(monkeypatch):

@@ -56,6 +56,10 @@ class Case:
     # profile -> (warmup, steps)
     steps: dict[str, tuple[int, int]]
     noise_configs: tuple[tuple[str, str, int, int], ...] = ()
+    # name -> environment overrides for the timed process (None removes a variable). A case
+    # with variants runs each configuration once per variant, back to back, so a comparison
+    # between variants sees the same machine at the same moment.
+    variants: dict[str, dict[str, str | None]] = field(default_factory=dict)
     extra: dict = field(default_factory=dict)
 
     def module(self, framework: str) -> str:
@@ -113,7 +117,10 @@ _add(Case(
 ))
 
 # The harness serves large blocks from the heap (see timed_env.py); this case runs
-# the same steps under glibc's own defaults so the page can show what that changes.
+# the same steps under glibc's own defaults and under the harness's setting, each
+# configuration back to back, so the page can show what the setting changes.
+ALLOCATOR_VARIANTS = {"glibc-defaults": {"GLIBC_TUNABLES": None}, "harness-setting": {}}
+
 _add(Case(
     name="allocator",
     kind="train",
@@ -127,7 +134,7 @@ _add(Case(
                       (32, 128, 512), (1,)),
     },
     steps={"quick": (10, 20), "default": (15, 40), "full": (20, 100)},
-    extra={"child_env": {"GLIBC_TUNABLES": None}, "compare_with": "headline"},
+    variants=ALLOCATOR_VARIANTS,
 ))
 
 _add(Case(

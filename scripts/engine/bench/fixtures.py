@@ -17,7 +17,8 @@ _CENTRES_MS = {("torch", "eager"): 10.0, ("torch", "compile"): 8.0, ("tf", "eage
                ("tf", "function"): 9.0, ("tf", "xla"): 7.0, ("tf", "fit"): 12.0}
 
 
-# The allocator case runs with glibc's defaults: made slower for PyTorch eager, as measured.
+# Under glibc's malloc defaults (the allocator case's first variant) PyTorch eager is
+# made slower, as measured; TF is left alone.
 _DEFAULT_MALLOC_SLOWDOWN = {("torch", "eager"): 1.5}
 
 
@@ -45,17 +46,23 @@ def _run(fw, mode, batch, width, repeat, rng, kind, noise=False, slowdown=1.0) -
 def synthetic_result(case_name: str, machine_id: str | None = None, seed: int = 0, profile: str = "quick") -> dict:
     case = CASES[case_name]
     rng = np.random.default_rng(seed)
-    default_malloc = "child_env" in case.extra
-    runs = [_run(*config, 0, rng, case.kind,
-                 slowdown=_DEFAULT_MALLOC_SLOWDOWN.get(config[:2], 1.0) if default_malloc else 1.0)
-            for config in case.configs(profile)]
+    runs = []
+    for config in case.configs(profile):
+        for variant in case.variants or [None]:
+            default_malloc = variant == "glibc-defaults"
+            run = _run(*config, 0, rng, case.kind,
+                       slowdown=_DEFAULT_MALLOC_SLOWDOWN.get(config[:2], 1.0) if default_malloc else 1.0)
+            runs.append({**run, "variant": variant} if variant else run)
     runs += [_run(*config, 1, rng, case.kind, noise=True) for config in case.noise_configs]
     manifest = environment.manifest("cpu")
     manifest.update({"machine_id": machine_id or environment.machine_id("cpu"),
                      "timestamp": "2026-01-01T00:00:00+00:00", "versions": store.current_versions(),
                      "threads": {"intra_op": 2, "inter_op": 2, "OMP_NUM_THREADS": 2},
                      "load_average_before": [0.1, 0.1, 0.1], "git_commit": "0" * 40,
-                     "child_env": timed_env.recorded("cpu", 2, case.extra.get("child_env"))})
+                     "child_env": timed_env.recorded("cpu", 2)})
+    if case.variants:
+        manifest["child_env_variants"] = {name: timed_env.recorded("cpu", 2, overrides)
+                                          for name, overrides in case.variants.items()}
     return {"schema_version": store.SCHEMA_VERSION, "case": case_name, "title": case.title, "kind": case.kind,
             "claims": list(case.claims), "profile": profile, "status": "ok", "manifest": manifest,
             "code_hash": store.case_code_hash(case), "runs": runs}

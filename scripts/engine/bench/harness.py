@@ -38,12 +38,18 @@ class Job:
     repeat: int
     noise_check: bool
     spec: dict
+    variant: str | None = None  # one of case.variants, or None for a case without variants
 
     @property
     def label(self) -> str:
         fw, mode, batch, width = self.config
         tag = " (noise check)" if self.noise_check else ""
-        return f"{self.case.name}: {fw} {mode} b{batch} w{width} #{self.repeat + 1}{tag}"
+        variant = f" [{self.variant}]" if self.variant else ""
+        return f"{self.case.name}: {fw} {mode} b{batch} w{width}{variant} #{self.repeat + 1}{tag}"
+
+    @property
+    def env_overrides(self) -> dict[str, str | None] | None:
+        return self.case.variants[self.variant] if self.variant else None
 
 
 def plan(case: Case, profile: str, repeats: int | None = None, frameworks: tuple[str, ...] = cases_mod.FRAMEWORKS,
@@ -54,7 +60,12 @@ def plan(case: Case, profile: str, repeats: int | None = None, frameworks: tuple
     noise_configs = cases_mod.interleave([c for c in case.noise_configs if c[0] in frameworks])
     jobs = []
     for r in range(repeats):
-        regular = [Job(case, c, r, False, cases_mod.job_spec(case, c, profile, threads)) for c in configs]
+        # Variants of one configuration run back to back; which goes first alternates by round.
+        variants = list(case.variants) or [None]
+        if r % 2:
+            variants.reverse()
+        regular = [Job(case, c, r, False, cases_mod.job_spec(case, c, profile, threads), v)
+                   for c in configs for v in variants]
         # Rule 6: the same configuration measured a second time, the same way as the table's
         # figure: as many processes, spread over the whole case one per round (here mid-round),
         # so both figures sample the machine's slow and fast spells alike and the check asks
@@ -107,6 +118,8 @@ def run_job(job: Job, device: str, timeout_s: float) -> dict:
     fw, mode, batch, width = job.config
     record = {"framework": fw, "mode": mode, "batch_size": batch, "width": width,
               "repeat": job.repeat, "noise_check": job.noise_check, "ok": False}
+    if job.variant:
+        record["variant"] = job.variant
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         spec_path, out_path = Path(tmp) / "spec.json", Path(tmp) / "out.json"
         spec_path.write_text(json.dumps(job.spec))
@@ -117,7 +130,7 @@ def run_job(job: Job, device: str, timeout_s: float) -> dict:
         with open(log_path, "wb") as log_handle:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "engine.bench.child", str(spec_path), str(out_path)],
-                cwd=paths.ROOT, env=child_env(device, job.spec["threads"], job.case.extra.get("child_env")),
+                cwd=paths.ROOT, env=child_env(device, job.spec["threads"], job.env_overrides),
                 stdout=subprocess.DEVNULL, stderr=log_handle, start_new_session=True,
             )
             status, rusage, timed_out = 0, None, False
@@ -166,7 +179,7 @@ def _merge_previous(previous: dict | None, runs: list[dict], frameworks: tuple[s
     """Keep the last good runs of configurations that failed now or were not selected."""
     if not previous:
         return runs
-    key = lambda r: (r["framework"], r["mode"], r["batch_size"], r["width"])  # noqa: E731
+    key = lambda r: (r["framework"], r["mode"], r["batch_size"], r["width"], r.get("variant"))  # noqa: E731
     ok_now = {key(r) for r in runs if r["ok"]}
     kept = []
     for old in previous["runs"]:
@@ -205,7 +218,7 @@ def run_case(case: Case, profile: str, device: str, repeats: int | None = None,
         "threads": {"intra_op": threads, "inter_op": threads, "OMP_NUM_THREADS": threads,
                     "TORCHINDUCTOR_COMPILE_THREADS": 1},
         # What the harness set for the timed processes (allocator included), not the parent's own env.
-        "child_env": recorded(device, threads, case.extra.get("child_env")),
+        "child_env": recorded(device, threads),
         "git_commit": environment.git_commit(),
         "timestamp": _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat(),
         "versions": store.current_versions(),
@@ -213,6 +226,9 @@ def run_case(case: Case, profile: str, device: str, repeats: int | None = None,
         "load_average_before": [round(x, 2) for x in load_before],
         "load_average_after": [round(x, 2) for x in os.getloadavg()],
     })
+    if case.variants:
+        manifest["child_env_variants"] = {name: recorded(device, threads, overrides)
+                                          for name, overrides in case.variants.items()}
     if device == "cuda":
         manifest["cuda"] = cuda_versions()
     result = {

@@ -43,12 +43,14 @@ def hardware(result: dict) -> str:
 
 
 def _allocator_phrase(manifest: dict) -> str:
-    env = manifest.get("child_env")
-    if env is None:  # results from before the harness recorded its environment
+    def phrase(env: dict) -> str:
+        return f"glibc malloc `{env['GLIBC_TUNABLES']}`" if env.get("GLIBC_TUNABLES") else "glibc malloc defaults"
+
+    if manifest.get("child_env_variants"):  # a case that compares settings names each one
+        return ", " + " vs ".join(phrase(env) for env in manifest["child_env_variants"].values())
+    if manifest.get("child_env") is None:  # results from before the harness recorded its environment
         return ""
-    if env.get("GLIBC_TUNABLES"):
-        return f", glibc malloc `{env['GLIBC_TUNABLES']}`"
-    return ", glibc malloc defaults"
+    return ", " + phrase(manifest["child_env"])
 
 
 def provenance(result: dict, reasons: list[str]) -> str:
@@ -199,15 +201,20 @@ def headline_md(result, ceiling) -> str:
     return body + "\n" + "\n".join(lines) + "\n"
 
 
-def allocator_md(result, harness_result) -> str:
-    """The same steps under glibc's malloc defaults, next to the harness's rows for them."""
+def _allocator_pairs(result) -> list[tuple[S.TrainRow, S.TrainRow | None]]:
+    """Each configuration under glibc's defaults with the same one under the harness's setting."""
+    return S.paired(S.train_rows(result, variant="glibc-defaults"), S.train_rows(result, variant="harness-setting"))
+
+
+def allocator_md(result) -> str:
+    """The same steps under glibc's malloc defaults and the harness's setting, measured back to back."""
 
     def spread(row):
         medians = [stats.median(run) for run in row.runs]
         return f"{_f(min(medians), 2)}–{_f(max(medians), 2)}"
 
     table_rows, lines = [], []
-    for r, h in S.paired(S.train_rows(result), S.train_rows(harness_result)):
+    for r, h in _allocator_pairs(result):
         table_rows.append([r.label, str(r.batch_size), _f(r.median_ms, 2), spread(r),
                            _f(h.median_ms, 2) if h else NOT_MEASURED, spread(h) if h else "–",
                            _f(r.peak_rss_mib, 0), _f(h.peak_rss_mib, 0) if h else "–",
@@ -475,11 +482,12 @@ def verdict_c19(res, all_results) -> str:
 
 def _allocator_sentence(res) -> str:
     """One line on what glibc's malloc defaults cost, at the largest batch each mode was run."""
-    rows = S.train_rows(res.get("allocator"))
-    largest = [max(S.find(rows, framework=fw, mode=mode), key=lambda row: row.batch_size)
-               for fw, mode in sorted({(r.framework, r.mode) for r in rows}, key=lambda k: (k[0] != "torch", k[1]))]
+    pairs = [(r, h) for r, h in _allocator_pairs(res.get("allocator")) if h]
+    largest = [max((pair for pair in pairs if (pair[0].framework, pair[0].mode) == key),
+                   key=lambda pair: pair[0].batch_size)
+               for key in sorted({(r.framework, r.mode) for r, _ in pairs}, key=lambda k: (k[0] != "torch", k[1]))]
     parts = [f"{r.label} at batch {r.batch_size}: " + S.compare(r, h).describe("glibc's defaults", "the harness's setting")
-             for r, h in S.paired(largest, S.train_rows(res.get("headline"))) if h]
+             for r, h in largest]
     if not parts:
         return ""
     return ("Memory allocator, the same step with glibc's malloc defaults against the harness's "
@@ -554,7 +562,7 @@ def render_all(root: Path | None = None, target: Path | None = None) -> list[Pat
 
     fragment("ceiling.md", "ceiling", ceiling_md)
     fragment("headline.md", "headline", lambda r: headline_md(r, res.get("ceiling")))
-    fragment("allocator.md", "allocator", lambda r: allocator_md(r, res.get("headline")))
+    fragment("allocator.md", "allocator", allocator_md)
     fragment("size_sweep.md", "size_sweep", lambda r: size_md(r, res.get("ceiling")))
     fragment("input_pipeline.md", "input_pipeline", lambda r: headline_md(r, res.get("ceiling")))
     fragment("inference.md", "inference", inference_md)

@@ -41,7 +41,7 @@ def result_path(case_name: str, machine_id: str, root: Path | None = None) -> Pa
 def case_code_hash(case: Case) -> str:
     """Hash of the workload pair, every local helper they import, the timing child and its environment."""
     digest = hashlib.sha256()
-    digest.update(json.dumps(case.extra.get("child_env"), sort_keys=True).encode())
+    digest.update(json.dumps(case.variants or None, sort_keys=True).encode())
     for file in case.files():
         digest.update(keys.code_hash(file).encode())
     for file in HARNESS_FILES:

@@ -88,9 +88,12 @@ class TrainRow:
         return sum(len(run) for run in self.runs)
 
 
-def train_rows(result: dict | None, ceiling: dict | None = None) -> list[TrainRow]:
+def train_rows(result: dict | None, ceiling: dict | None = None, variant: str | None = None) -> list[TrainRow]:
+    """One row per configuration; in a case with variants, the rows of one ``variant``."""
     groups: dict[tuple, list[dict]] = {}
     for run in ok_runs(result):
+        if run.get("variant") != variant:
+            continue
         groups.setdefault(_key(run), []).append(run)
     peak = peak_flops(ceiling)
     rows = []
