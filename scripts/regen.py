@@ -8,6 +8,7 @@ untrustworthy results file, in which case nothing was overwritten.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import sys
@@ -42,6 +43,18 @@ def _select(selected: tuple[str, ...], exclude: tuple[str, ...]) -> list[str]:
             raise click.UsageError(f"unknown case {name!r}; known cases: {', '.join(CASES)}")
     names = list(selected) or list(CASES)
     return [n for n in names if n not in exclude]
+
+
+# The module each framework's timed processes import; they run under this interpreter.
+FRAMEWORK_MODULES = {"torch": "torch", "tf": "tensorflow"}
+
+
+def _require_frameworks(frameworks: tuple[str, ...]) -> None:
+    """Refuse to start a regen whose every job would fail on an import (e.g. outside the venv)."""
+    missing = [FRAMEWORK_MODULES[fw] for fw in frameworks if importlib.util.find_spec(FRAMEWORK_MODULES[fw]) is None]
+    if missing:
+        raise InputError(f"{', '.join(missing)} not importable by {sys.executable}, which runs the timed "
+                         "processes; run `make site` once and use .venv/bin/python (nothing was run)")
 
 
 def _logger() -> logging.Logger:
@@ -108,6 +121,8 @@ def run(case_names, exclude, framework, device, profile, repeats, force, dry_run
             for job in jobs[name]:
                 click.echo(f"  {job.label}")
         return
+    if todo:
+        _require_frameworks(frameworks)
     failed = []
     started = time.perf_counter()
     finished = 0

@@ -54,6 +54,18 @@ def test_unknown_case_exits_2(cli, results):
     assert "unknown case 'no_such_case'" in result.output
 
 
+def test_run_outside_the_venv_exits_2_before_any_job(cli, results, monkeypatch):
+    # Every timed process would fail on `import torch`; say so once instead of 240 times.
+    real_find_spec = __import__("importlib.util").util.find_spec
+    monkeypatch.setattr("importlib.util.find_spec",
+                        lambda name, *a: None if name == "torch" else real_find_spec(name, *a))
+    before = {p: p.read_bytes() for p in results.rglob("*.json")}
+    result = invoke(cli, "run", "inference", "--force", "--results-dir", str(results))
+    assert result.exit_code == 2
+    assert "torch not importable by" in result.output and "nothing was run" in result.output
+    assert {p: p.read_bytes() for p in results.rglob("*.json")} == before
+
+
 def test_unknown_excluded_case_exits_2(cli, results):
     assert invoke(cli, "run", "--exclude", "nope", "--results-dir", str(results)).exit_code == 2
 
