@@ -74,6 +74,8 @@ def test_missing_results_say_not_measured(tmp_path):
 def test_tables_show_ratios_and_noise_check(rendered):
     text = (rendered / "a" / "headline.md").read_text()
     assert "95% CI" in text and "Noise check" in text
+    noise_line = next(line for line in text.splitlines() if line.startswith("- Noise check"))
+    assert re.search(r"process medians \d+\.\d\d–\d+\.\d\d and \d+\.\d\d–\d+\.\d\d ms\.$", noise_line)
     assert "% of measured peak" in text
 
 

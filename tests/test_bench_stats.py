@@ -66,5 +66,6 @@ def test_noise_check_compares_median_of_medians_on_both_sides():
     steady = {"runs": regular + [_run(m, True) for m in (9.9, 10.4, 13.4)]}  # median 10.4
     [check] = summarize.noise_checks(steady)
     assert check["processes"] == (3, 3) and check["second_ms"] == 10.4 and not check["noisy"]
+    assert check["ranges_ms"] == ((10.0, 13.0), (9.9, 13.4))  # the spread of process medians, each side
     drifted = {"runs": regular + [_run(m, True) for m in (11.0, 11.5, 9.0)]}  # median 11.0: 7.8 % apart
     assert summarize.noise_checks(drifted)[0]["noisy"]

@@ -197,7 +197,9 @@ def headline_md(result, ceiling) -> str:
         lines.append(f"- Noise check ({MODE_LABELS[(c['framework'], c['mode'])]}, batch {c['batch_size']}, "
                      f"measured twice, {c['processes'][0]} and {c['processes'][1]} process(es)): "
                      f"{_f(c['first_ms'], 2)} ms vs {_f(c['second_ms'], 2)} ms, "
-                     f"{100 * c['difference']:.1f} % apart: " + ("**noisy** (over 5 %)" if c["noisy"] else "within 5 %") + ".")
+                     f"{100 * c['difference']:.1f} % apart: " + ("**noisy** (over 5 %)" if c["noisy"] else "within 5 %")
+                     + "; process medians " + " and ".join(f"{_f(low, 2)}–{_f(high, 2)}" for low, high in c["ranges_ms"])
+                     + " ms.")
     return body + "\n" + "\n".join(lines) + "\n"
 
 

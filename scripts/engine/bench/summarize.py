@@ -151,6 +151,8 @@ def noise_checks(result: dict | None) -> list[dict]:
         first, second = stats.median(regular[key]) / 1e6, stats.median(again[key]) / 1e6
         checks.append({"framework": key[0], "mode": key[1], "batch_size": key[2],
                        "first_ms": first, "second_ms": second, "processes": (len(regular[key]), len(again[key])),
+                       # The per-process spread says whether the gap is a few odd processes or all of them.
+                       "ranges_ms": tuple((min(side[key]) / 1e6, max(side[key]) / 1e6) for side in (regular, again)),
                        "difference": stats.relative_difference(first, second),
                        "noisy": stats.is_noisy(first, second)})
     return checks
