@@ -184,3 +184,13 @@ def test_allocator_table_compares_with_the_harness_rows(rendered):
     tf_line = next(line for line in text.splitlines() if line.startswith("- TF tf.function"))
     assert "no significant difference" in tf_line
     assert "Memory allocator" in (rendered / "a" / "summary.md").read_text()
+
+
+def test_summary_names_the_configuration_a_noise_check_flagged():
+    res = {name: fixtures.synthetic_result(name) for name in ("headline", "ceiling")}
+    assert "noise check flagged" not in render.summary_md(res, {})  # the fixture repeats itself
+    for run in res["headline"]["runs"]:
+        if run["noise_check"] and run["framework"] == "tf":
+            run["result"]["samples_ns"] = [int(s * 1.2) for s in run["result"]["samples_ns"]]
+    bullet = next(line for line in render.summary_md(res, {}).splitlines() if "noise check flagged" in line)
+    assert "(TF tf.function, batch 128)" in bullet and "PyTorch" not in bullet

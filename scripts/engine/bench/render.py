@@ -522,11 +522,12 @@ def summary_md(res, all_results) -> str:
     if inf:
         bullets.append("Batch-1 inference, warm p50: " + "; ".join(
             f"{r['label']} {r['p50']:.3f} ms" for r in inf) + ".")
-    for check in S.noise_checks(res.get("headline")):
-        if check["noisy"]:
-            bullets.append(f"The noise check flagged this run: the same configuration measured twice differed "
-                           f"by {100 * check['difference']:.1f} %.")
-            break
+    noisy = [c for c in S.noise_checks(res.get("headline")) if c["noisy"]]
+    if noisy:
+        bullets.append("The noise check flagged this run: the same configuration measured twice differed by "
+                       + "; ".join(f"{100 * c['difference']:.1f} % ({MODE_LABELS[(c['framework'], c['mode'])]}, "
+                                   f"batch {c['batch_size']})" for c in noisy)
+                       + ". Differences of that size between rows are within the machine's noise.")
     return "".join(f"- {b}\n" for b in bullets)
 
 
