@@ -119,7 +119,8 @@ _add(Case(
 # The harness serves large blocks from the heap (see timed_env.py); this case runs
 # the same steps under glibc's own defaults and under the harness's setting, each
 # configuration back to back, so the page can show what the setting changes.
-ALLOCATOR_VARIANTS = {"glibc-defaults": {"GLIBC_TUNABLES": None}, "harness-setting": {}}
+GLIBC_DEFAULTS, HARNESS_SETTING = "glibc-defaults", "harness-setting"
+ALLOCATOR_VARIANTS = {GLIBC_DEFAULTS: {"GLIBC_TUNABLES": None}, HARNESS_SETTING: {}}
 
 _add(Case(
     name="allocator",

@@ -10,7 +10,7 @@ import numpy as np
 
 from engine import environment
 from engine.bench import cases as cases_mod
-from engine.bench import flops, store, timed_env
+from engine.bench import flops, harness, store, timed_env
 from engine.bench.cases import CASES
 
 _CENTRES_MS = {("torch", "eager"): 10.0, ("torch", "compile"): 8.0, ("tf", "eager"): 20.0,
@@ -49,7 +49,7 @@ def synthetic_result(case_name: str, machine_id: str | None = None, seed: int = 
     runs = []
     for config in case.configs(profile):
         for variant in case.variants or [None]:
-            default_malloc = variant == "glibc-defaults"
+            default_malloc = variant == cases_mod.GLIBC_DEFAULTS
             run = _run(*config, 0, rng, case.kind,
                        slowdown=_DEFAULT_MALLOC_SLOWDOWN.get(config[:2], 1.0) if default_malloc else 1.0)
             runs.append({**run, "variant": variant} if variant else run)
@@ -61,8 +61,7 @@ def synthetic_result(case_name: str, machine_id: str | None = None, seed: int = 
                      "load_average_before": [0.1, 0.1, 0.1], "git_commit": "0" * 40,
                      "child_env": timed_env.recorded("cpu", 2)})
     if case.variants:
-        manifest["child_env_variants"] = {name: timed_env.recorded("cpu", 2, overrides)
-                                          for name, overrides in case.variants.items()}
+        manifest["child_env_variants"] = harness.recorded_variants("cpu", 2, case.variants)
     return {"schema_version": store.SCHEMA_VERSION, "case": case_name, "title": case.title, "kind": case.kind,
             "claims": list(case.claims), "profile": profile, "status": "ok", "manifest": manifest,
             "code_hash": store.case_code_hash(case), "runs": runs}

@@ -175,6 +175,14 @@ def run_job(job: Job, device: str, timeout_s: float) -> dict:
     return record
 
 
+def recorded_variants(device: str, threads: int, variants: dict[str, dict[str, str | None]]) -> dict[str, dict[str, str]]:
+    """The recorded environment of each variant of a case that compares settings, for its manifest.
+
+    Lives here rather than in timed_env.py, which is hashed with the timed code.
+    """
+    return {name: recorded(device, threads, overrides) for name, overrides in variants.items()}
+
+
 def _merge_previous(previous: dict | None, runs: list[dict], frameworks: tuple[str, ...]) -> list[dict]:
     """Keep the last good runs of configurations that failed now or were not selected."""
     if not previous:
@@ -227,8 +235,7 @@ def run_case(case: Case, profile: str, device: str, repeats: int | None = None,
         "load_average_after": [round(x, 2) for x in os.getloadavg()],
     })
     if case.variants:
-        manifest["child_env_variants"] = {name: recorded(device, threads, overrides)
-                                          for name, overrides in case.variants.items()}
+        manifest["child_env_variants"] = recorded_variants(device, threads, case.variants)
     if device == "cuda":
         manifest["cuda"] = cuda_versions()
     result = {
