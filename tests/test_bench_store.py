@@ -104,3 +104,166 @@ def test_load_all_reads_every_machine(tmp_path):
     assert set(found) == {"machine-a", "machine-b"}
     assert set(found["machine-a"]) == set(CASES)
     assert os.listdir(tmp_path / "machine-a")
+
+
+# ---------------------------------------------------------------- one schema, checked on every read
+def _mutated(result, change):
+    data = json.loads(json.dumps(result))
+    change(data)
+    return data
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    (lambda d: d.update(manifest=[]), "manifest: expected object, found a list"),
+    (lambda d: d["runs"][0].update(result="abc"), "runs[0].result: expected object, found a string 'abc'"),
+    (lambda d: d.update(status=None), "status: expected one of 'ok', 'partial', 'failed', found null"),
+    (lambda d: d.update(code_hash=123), "code_hash: expected string, found a number 123"),
+    (lambda d: d.update(code_hash="xyz"), "code_hash: expected a 64-digit lowercase hex hash"),
+    (lambda d: d["runs"][0].update(ok="yes"), "runs[0].ok: expected boolean"),
+    (lambda d: d["runs"][0].pop("framework"), "runs[0]: 'framework' is a required property"),
+    (lambda d: d["runs"][0].update(ok=False), "runs[0]: 'reason' is a required property"),
+    (lambda d: d["manifest"].update(versions={"torch": 2}), "manifest.versions.torch: expected string"),
+    (lambda d: d.update(runs={}), "runs: expected array, found an object"),
+    (lambda d: d.pop("profile"), "the file: 'profile' is a required property"),
+])
+def test_an_invalid_field_is_named_with_the_file(tmp_path, result, change, field):
+    path = tmp_path / "headline.json"
+    path.write_text(json.dumps(_mutated(result, change)))
+    with pytest.raises(store.StoreError) as error:
+        store.load(path)
+    assert str(error.value).startswith(f"{path}: not a valid result file: {field}"), str(error.value)
+
+
+def test_random_bytes_are_an_invalid_file_not_a_decode_traceback(tmp_path):
+    path = tmp_path / "headline.json"
+    path.write_bytes(bytes(range(128, 256)) * 4)
+    with pytest.raises(store.StoreError, match=r"headline\.json: not a result file \(not UTF-8 text"):
+        store.load(path)
+
+
+def test_corrupt_json_message_reads_right(tmp_path):
+    path = tmp_path / "headline.json"
+    path.write_text('{"case": "headline')
+    with pytest.raises(store.StoreError) as error:
+        store.load(path)
+    assert "at at" not in str(error.value)
+    assert "corrupt JSON (Unterminated string starting at: line 1, column 10)" in str(error.value)
+
+
+def test_the_schema_is_open_to_new_fields_modes_and_kinds(tmp_path, result):
+    # Other work adds these; the schema types the core fields and lets the rest through.
+    data = _mutated(result, lambda d: (
+        d["manifest"].update(capabilities={"bf16": {"available": False, "evidence": "no flags"}}),
+        d["runs"][0].update(mode="eager-cl-bf16", tier="bf16", precision={"compute": "bfloat16"}),
+        d.update(kind="profile", extra_top_level=[1, 2])))
+    path = tmp_path / "headline.json"
+    store.save(data, path)
+    assert store.load(path)["runs"][0]["mode"] == "eager-cl-bf16"
+
+
+def test_every_committed_result_file_is_valid():
+    from engine import paths
+
+    files = sorted(paths.RESULTS_DIR.glob("*/*.json"))
+    assert files
+    for path in files:
+        store.load(path)
+
+
+# ---------------------------------------------------------------- writability and failed saves
+def _mount_tmpfs(path, *options):
+    """A small real filesystem the test controls; skipped where this process may not mount."""
+    import subprocess
+
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    path.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", ",".join(("size=64k",) + options), "tmpfs", str(path)],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+    return path
+
+
+@pytest.fixture
+def small_fs(tmp_path):
+    mounted = []
+
+    def make(name, *options):
+        mounted.append(_mount_tmpfs(tmp_path / name, *options))
+        return mounted[-1]
+
+    yield make
+    import subprocess
+
+    for path in mounted:
+        subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+def fill(folder):
+    """Fill a filesystem until a write fails: no room is left for a result file."""
+    handle = open(folder / "filler", "wb", buffering=0)
+    try:
+        while True:
+            handle.write(b"\0" * 4096)
+    except OSError:
+        pass
+    finally:
+        handle.close()
+
+
+def test_read_only_filesystem_is_not_writable_even_for_root(small_fs):
+    folder = small_fs("ro", "ro")
+    with pytest.raises(store.StoreError, match="not writable.*Read-only file system"):
+        store.check_writable(folder / "machine")
+
+
+def test_proc_is_not_writable_even_for_root():
+    with pytest.raises(store.StoreError, match="not writable"):
+        store.check_writable(__import__("pathlib").Path("/proc/guide-results/machine"))
+
+
+def test_a_save_on_a_full_disk_keeps_the_runs_in_a_recovery_file(small_fs, result, monkeypatch, tmp_path):
+    folder = small_fs("full")
+    store.check_writable(folder / "m")  # an empty probe file still fits: the failure comes at the save
+    fill(folder)
+    monkeypatch.setattr(store.tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    with pytest.raises(store.StoreError) as error:
+        store.save_or_recover(result, folder / "m" / "headline.json")
+    message = str(error.value)
+    assert "could not save" in message and "No space left on device" in message
+    recovery = next((tmp_path / "tmp").glob("headline.recovered-*.json"))
+    assert f"kept in {recovery}" in message
+    assert json.loads(recovery.read_text())["runs"] == json.loads(json.dumps(result["runs"]))
+
+
+def test_a_failed_save_prefers_a_recovery_file_beside_the_target(tmp_path, result, monkeypatch):
+    target = tmp_path / "m" / "headline.json"
+    real = atomic.write_json_atomic
+
+    def refuse_the_target(path, obj):
+        if path == target:
+            raise OSError(28, "No space left on device")
+        real(path, obj)
+
+    monkeypatch.setattr(store.atomic, "write_json_atomic", refuse_the_target)
+    with pytest.raises(store.StoreError, match="kept in .*/m/headline.recovered-"):
+        store.save_or_recover(result, target)
+    assert not target.exists()
+    assert store.result_files(tmp_path) == []  # recovery files are not results
+
+
+def test_rendering_from_a_missing_or_empty_store_is_refused(tmp_path):
+    with pytest.raises(store.StoreError, match="does not exist"):
+        store.require_results(tmp_path / "nope")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(store.StoreError, match="holds no result files"):
+        store.require_results(tmp_path / "empty")
+
+
+def test_downgrade_is_a_weaker_profile_over_a_stronger_one(result):
+    assert store.downgrade(None, "quick") is None
+    assert store.downgrade({**result, "profile": "quick"}, "default") is None
+    assert store.downgrade({**result, "profile": "default"}, "default") is None
+    assert "default-profile" in store.downgrade({**result, "profile": "default"}, "quick")

@@ -4,21 +4,28 @@ Files are schema-versioned and written atomically (temp file + ``os.replace``),
 so a crash or Ctrl-C leaves the previous file intact. A result is *stale* when
 the code it timed, the framework versions or the device differ from now, or
 when its last run failed (then the last good runs are kept and shown as stale).
+
+Every file read is checked against one schema (``schema.py``); a file that
+fails it is a ``StoreError`` naming the file and the field at fault. A save
+that fails (full disk, read-only folder) keeps the measured runs in a
+recovery file and says where.
 """
 
 from __future__ import annotations
 
+import datetime as _dt
 import hashlib
 import json
 import os
+import tempfile
 from pathlib import Path
 
 from engine import atomic, environment, keys, paths
-from engine.bench.cases import Case
+from engine.bench import schema
+from engine.bench.cases import PROFILES, Case
 
 SCHEMA_VERSION = 1
 VERSION_KEYS = ("torch", "tensorflow", "tensorflow-cpu", "keras", "numpy", "python")
-REQUIRED_KEYS = ("schema_version", "case", "status", "manifest", "code_hash", "runs")
 HARNESS_FILES = (Path(__file__).with_name("child.py"), Path(__file__).with_name("timed_env.py"))
 
 
@@ -55,27 +62,26 @@ def current_versions() -> dict:
 
 
 def validate(data: object, source: str) -> dict:
-    if not isinstance(data, dict):
-        raise StoreError(f"{source}: not a result object")
-    version = data.get("schema_version")
-    if not isinstance(version, int):
-        raise StoreError(f"{source}: no schema_version")
-    if version > SCHEMA_VERSION:
+    version = data.get("schema_version") if isinstance(data, dict) else None
+    if isinstance(version, int) and not isinstance(version, bool) and version > SCHEMA_VERSION:
+        # Said before the schema check: a newer file may differ anywhere, and the fix is the same.
         raise StoreError(f"{source}: schema version {version} is newer than this engine's "
                          f"{SCHEMA_VERSION}; update the engine")
-    missing = [key for key in REQUIRED_KEYS if key not in data]
-    if missing:
-        raise StoreError(f"{source}: missing {', '.join(missing)}")
-    if not isinstance(data["runs"], list):
-        raise StoreError(f"{source}: runs is not a list")
+    problems = schema.problems(data)
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise StoreError(f"{source}: not a valid result file: {problems[0]}{more}")
     return data
 
 
 def load(path: Path) -> dict:
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        data = json.loads(Path(path).read_bytes().decode("utf-8"))
+    except UnicodeDecodeError as error:
+        raise StoreError(f"{path}: not a result file (not UTF-8 text: byte {error.start})") from error
     except json.JSONDecodeError as error:
-        raise StoreError(f"{path}: corrupt JSON ({error.msg} at line {error.lineno})") from error
+        raise StoreError(f"{path}: corrupt JSON ({error.msg}: line {error.lineno}, "
+                         f"column {error.colno})") from error
     except OSError as error:
         raise StoreError(f"{path}: cannot read ({error.strerror})") from error
     return validate(data, str(path))
@@ -86,15 +92,61 @@ def save(data: dict, path: Path) -> None:
     atomic.write_json_atomic(path, data)
 
 
+def save_or_recover(data: dict, path: Path) -> None:
+    """``save``; if the write fails, keep ``data`` in a recovery file and raise StoreError saying where."""
+    try:
+        save(data, path)
+        return
+    except OSError as error:
+        failure = f"could not save {path} ({error.strerror or error})"
+    stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    name = f"{Path(path).stem}.recovered-{stamp}.json"
+    # Beside the target first (the natural place to look), else the temp folder.
+    for folder in (Path(path).parent, Path(tempfile.gettempdir())):
+        recovery = folder / name
+        try:
+            atomic.write_json_atomic(recovery, data)
+        except OSError:
+            continue
+        raise StoreError(f"{failure}; the {len(data['runs'])} measured run(s) are kept in {recovery}: "
+                         f"move it to {path} once that can be written")
+    raise StoreError(f"{failure}, nor a recovery file beside it or in {tempfile.gettempdir()}; "
+                     "the measurements are lost")
+
+
+def profile_rank(profile: str) -> int:
+    """Weakest first (quick < default < full); an unknown profile ranks below all."""
+    return PROFILES.index(profile) if profile in PROFILES else -1
+
+
+def downgrade(previous: dict | None, profile: str) -> str | None:
+    """Why replacing ``previous`` with a ``profile`` result would be a downgrade, or None."""
+    if previous is None or profile_rank(previous["profile"]) <= profile_rank(profile):
+        return None
+    return f"its stored result is {previous['profile']}-profile; a {profile} run would replace it"
+
+
+def result_files(root: Path | None = None) -> list[Path]:
+    root = root or results_root()
+    return sorted(p for p in root.glob("*/*.json") if ".recovered-" not in p.name) if root.is_dir() else []
+
+
 def load_all(root: Path | None = None) -> dict[str, dict[str, dict]]:
     """Every result under ``root``: {machine_id: {case: result}}. Raises on a bad file."""
-    root = root or results_root()
     found: dict[str, dict[str, dict]] = {}
-    if not root.is_dir():
-        return found
-    for path in sorted(root.glob("*/*.json")):
+    for path in result_files(root):
         found.setdefault(path.parent.name, {})[path.stem] = load(path)
     return found
+
+
+def require_results(root: Path | None = None) -> None:
+    """Refuse to render from a store that is missing or empty: that would blank every fragment."""
+    root = root or results_root()
+    if not root.is_dir():
+        raise StoreError(f"results folder {root} does not exist (nothing was rendered)")
+    if not result_files(root):
+        raise StoreError(f"results folder {root} holds no result files (<machine>/<case>.json); "
+                         "rendering it would blank every fragment, so nothing was rendered")
 
 
 def stale_reasons(result: dict | None, case: Case, machine_id: str | None = None) -> list[str]:
@@ -119,11 +171,20 @@ def stale_reasons(result: dict | None, case: Case, machine_id: str | None = None
 
 
 def check_writable(folder: Path) -> None:
-    """Fail before running anything if results cannot be written (nothing is overwritten)."""
+    """Fail before running anything if results cannot be written (nothing is overwritten).
+
+    Probes by creating and removing a file in the folder (or the nearest part
+    of it that exists): permission bits say nothing to root, nor about a
+    read-only mount or /proc.
+    """
     probe_dir = folder
     while not probe_dir.exists():
         probe_dir = probe_dir.parent
     if not probe_dir.is_dir():
         raise StoreError(f"results folder {folder} is not writable ({probe_dir} is not a folder)")
-    if not os.access(probe_dir, os.W_OK | os.X_OK) or (folder.exists() and not os.access(folder, os.W_OK)):
-        raise StoreError(f"results folder {folder} is not writable")
+    try:
+        fd, probe = tempfile.mkstemp(dir=probe_dir, prefix=".write-probe-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as error:
+        raise StoreError(f"results folder {folder} is not writable ({error.strerror or error})") from None
