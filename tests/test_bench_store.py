@@ -267,3 +267,17 @@ def test_downgrade_is_a_weaker_profile_over_a_stronger_one(result):
     assert store.downgrade({**result, "profile": "quick"}, "default") is None
     assert store.downgrade({**result, "profile": "default"}, "default") is None
     assert "default-profile" in store.downgrade({**result, "profile": "default"}, "quick")
+
+
+def test_a_read_only_generated_folder_error_names_the_target_not_the_temp_file(small_fs):
+    folder = small_fs("generated", "ro")
+    with pytest.raises(OSError) as error:
+        atomic.write_if_changed(folder / "bench" / "summary.md", "x")
+    assert f"cannot write {folder / 'bench' / 'summary.md'}: Read-only file system" in str(error.value)
+    assert ".tmp" not in str(error.value)
+    folder = small_fs("generated-rw")
+    (folder / "bench").mkdir()
+    __import__("subprocess").run(["mount", "-o", "remount,ro", str(folder)], check=True)
+    with pytest.raises(OSError, match=r"cannot write .*/bench/summary\.md: Read-only") as error:
+        atomic.write_if_changed(folder / "bench" / "summary.md", "x")
+    assert ".tmp" not in str(error.value)

@@ -145,3 +145,79 @@ def test_exclusive_snippets_run_alone_after_the_others(tree, tmp_path):
     spans = {name: (float(a), float(b)) for name, a, b in
              (line.split() for line in (tmp_path / "timeline.txt").read_text().splitlines())}
     assert spans["alone"][0] >= max(spans["shared1"][1], spans["shared2"][1])
+
+
+def test_a_record_whose_files_are_gone_is_run_again(tree):
+    # What an interrupted build used to leave: a record listing files its folder no longer has.
+    tree("demo/hello_torch.py", "import os, pathlib\n"
+         "(pathlib.Path(os.environ['GUIDE_OUTPUT_DIR']) / 'events.bin').write_bytes(b'1')\n")
+    run()
+    (snippet_runner.files_dir("demo", "hello_torch") / "events.bin").unlink()
+    again = run()
+    assert [s.split("/")[-1] for s in again.ran] == ["hello_torch.py"]
+    assert (snippet_runner.files_dir("demo", "hello_torch") / "events.bin").is_file()
+    with pytest.raises(SnippetFailure, match="no stored output"):
+        (snippet_runner.files_dir("demo", "hello_torch") / "events.bin").unlink() or run("none")
+
+
+def test_a_rerun_replaces_the_entry_as_a_whole(tree):
+    tree("demo/hello_torch.py", "import os, pathlib\n"
+         "(pathlib.Path(os.environ['GUIDE_OUTPUT_DIR']) / 'old.txt').write_text('1')\n")
+    run()
+    tree("demo/hello_torch.py", "import os, pathlib\n"
+         "(pathlib.Path(os.environ['GUIDE_OUTPUT_DIR']) / 'new.txt').write_text('2')\n")
+    run()
+    kept = snippet_runner.files_dir("demo", "hello_torch")
+    assert sorted(p.name for p in kept.iterdir()) == ["new.txt"]
+    assert not list((paths.SNIPPET_CACHE_DIR / "demo").glob(".*"))  # no staging or retired folder left
+
+
+def test_a_snippet_killed_by_a_signal_says_which(tree):
+    tree("demo/hello_torch.py", "import os, signal\nos.kill(os.getpid(), signal.SIGSEGV)\n")
+    with pytest.raises(SnippetFailure) as failure:
+        run()
+    assert "demo/hello_torch.py: killed by SIGSEGV" in str(failure.value)
+    assert "status -" not in str(failure.value)
+
+
+def _tiny_mnist(path, images=(4, 28, 28)):
+    import numpy as np
+
+    np.savez(path, x_train=np.zeros(images, np.uint8), y_train=np.zeros(images[0], np.uint8),
+             x_test=np.zeros(images, np.uint8), y_test=np.zeros(images[0], np.uint8))
+    return path
+
+
+def test_guide_mnist_is_part_of_the_key_of_snippets_that_read_it(tree, tmp_path, monkeypatch):
+    from engine import keys
+
+    tree("fixture_loader.py", "import os\nPATH = os.environ.get('GUIDE_MNIST')\n")
+    reader = tree("demo/hello_torch.py", "import fixture_loader\nprint(fixture_loader.PATH)\n")
+    other = tree("demo/hello_tf.py", "print('no data')\n")
+    monkeypatch.delenv("GUIDE_MNIST", raising=False)
+    unset_reader, unset_other = keys.cache_key(reader, "cpu"), keys.cache_key(other, "cpu")
+    monkeypatch.setenv("GUIDE_MNIST", str(_tiny_mnist(tmp_path / "a.npz")))
+    first = keys.cache_key(reader, "cpu")
+    assert first != unset_reader and keys.cache_key(other, "cpu") == unset_other
+    _tiny_mnist(tmp_path / "a.npz", images=(5, 28, 28))  # same path, other content
+    assert keys.cache_key(reader, "cpu") not in (first, unset_reader)
+
+
+def test_a_warm_cache_reruns_readers_when_guide_mnist_changes(tree, tmp_path, monkeypatch):
+    tree("fixture_loader.py", "import os\nPATH = os.environ.get('GUIDE_MNIST')\n")
+    tree("demo/hello_torch.py", "import fixture_loader\nprint(fixture_loader.PATH)\n")
+    monkeypatch.delenv("GUIDE_MNIST", raising=False)
+    run()
+    monkeypatch.setenv("GUIDE_MNIST", str(_tiny_mnist(tmp_path / "m.npz")))
+    again = run()
+    assert [s.split("/")[-1] for s in again.ran] == ["hello_torch.py"]
+
+
+def test_the_real_data_loader_makes_its_users_keyed_by_guide_mnist(tmp_path, monkeypatch):
+    from engine import keys
+
+    user = paths.SNIPPETS_DIR / "ease_of_use" / "mnist_cnn_torch.py"
+    monkeypatch.delenv("GUIDE_MNIST", raising=False)
+    assert keys.data_inputs(user) == {}
+    monkeypatch.setenv("GUIDE_MNIST", str(_tiny_mnist(tmp_path / "m.npz")))
+    assert set(keys.data_inputs(user)) == {"GUIDE_MNIST"}

@@ -17,8 +17,12 @@ from typing import Any
 
 def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as error:
+        # Name the file the caller asked for, not the temporary one beside it.
+        raise type(error)(error.errno, f"cannot write {path}: {error.strerror}") from error
     try:
         # mkstemp creates 0600; published files must stay readable by a web server.
         os.chmod(tmp_name, path.stat().st_mode & 0o777 if path.exists() else 0o644)
@@ -27,9 +31,11 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp_name, path)
-    except BaseException:
+    except BaseException as error:
         # Includes KeyboardInterrupt: the old file stays untouched.
         Path(tmp_name).unlink(missing_ok=True)
+        if isinstance(error, OSError) and error.errno is not None:
+            raise type(error)(error.errno, f"cannot write {path}: {error.strerror}") from error
         raise
 
 

@@ -7,6 +7,10 @@ fails stops the build with its message. ``GUIDE_RUN`` picks the mode:
 * ``stale`` (default): run what changed, reuse the rest;
 * ``none``: run nothing, build from stored outputs and results only;
 * ``all``: rerun everything.
+
+Every environment variable is checked first, in one place (``engine.envinput``):
+a bad one stops the build before anything runs. Ctrl-C or SIGTERM during the
+steps stops the children, keeps what finished and fails the build saying so.
 """
 
 from __future__ import annotations
@@ -38,35 +42,53 @@ BUILD_STEPS = [
     "engine.bench:refresh_for_build",
 ]
 
-MODES = ("stale", "none", "all")
+def _engine_importable() -> None:
+    if _SCRIPTS not in sys.path:
+        sys.path.insert(0, _SCRIPTS)
+
+
+def check_environment(logger: logging.Logger = log):
+    """Every GUIDE_* variable, checked before anything runs; one line per bad one."""
+    _engine_importable()
+    from engine import envinput
+
+    try:
+        settings = envinput.read()
+    except envinput.EnvError as error:
+        raise PluginError(str(error)) from None
+    logger.info(settings.line())
+    return settings
 
 
 def build_mode() -> str:
-    mode = os.environ.get("GUIDE_RUN", "stale").strip().lower() or "stale"
-    if mode not in MODES:
-        raise PluginError(f"GUIDE_RUN={mode!r} is not one of {', '.join(MODES)}")
-    return mode
+    return check_environment().run
 
 
 def run_steps(mode: str, logger: logging.Logger = log) -> None:
-    if _SCRIPTS not in sys.path:
-        sys.path.insert(0, _SCRIPTS)
-    for step in BUILD_STEPS:
-        module_name, function_name = step.split(":")
-        started = time.perf_counter()
-        function = getattr(importlib.import_module(module_name), function_name)
-        try:
-            function(mode, logger)
-        except Exception as error:  # any step failing must stop the build, loudly
-            raise PluginError(f"build step {step} failed:\n{error}") from error
-        logger.info(f"guide: {step} done in {time.perf_counter() - started:.1f} s")
+    _engine_importable()
+    from engine import procs
+
+    with procs.sigterm_as_interrupt():
+        for step in BUILD_STEPS:
+            module_name, function_name = step.split(":")
+            started = time.perf_counter()
+            function = getattr(importlib.import_module(module_name), function_name)
+            try:
+                function(mode, logger)
+            except KeyboardInterrupt as interrupt:
+                # MkDocs answers "Aborted!" and exits 1; say first what the interrupt left behind.
+                logger.error(f"guide: build interrupted during {step}: {interrupt or 'nothing was half-written'}")
+                raise
+            except Exception as error:  # any step failing must stop the build, loudly
+                raise PluginError(f"build step {step} failed:\n{error}") from error
+            logger.info(f"guide: {step} done in {time.perf_counter() - started:.1f} s")
 
 
 def on_pre_build(config, **kwargs) -> None:
     # Steps that read TensorBoard files import TensorFlow here; keep its C++
     # start-up chatter out of the build log.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    run_steps(build_mode())
+    run_steps(check_environment().run)
 
 
 def on_page_markdown(markdown: str, page, config, files, **kwargs) -> str:

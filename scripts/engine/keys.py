@@ -3,17 +3,23 @@
 A snippet's result is reused only while its own source, the source of every
 repository-local module it imports (transitively), the installed packages
 (framework versions by name, everything else by one hash) and the device are
-all unchanged. Anything else changes, it runs again.
+all unchanged. Anything else changes, it runs again. So is the data named by
+an input variable (``GUIDE_MNIST``) for the snippets whose code reads it.
 """
 
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import json
 from pathlib import Path
 
-from engine import environment, paths
+from engine import envinput, environment, paths
+
+# Variables naming input data: a snippet whose code (or a helper's) mentions one
+# is keyed by the content of what it names, so pointing it elsewhere reruns it.
+DATA_VARIABLES = {"GUIDE_MNIST": envinput.mnist_path}
 
 
 def import_roots() -> tuple[Path, ...]:
@@ -72,12 +78,46 @@ def code_hash(path: Path) -> str:
     return digest.hexdigest()
 
 
+@functools.lru_cache(maxsize=8)
+def _content_hash(path: Path, stamp: tuple) -> str:
+    digest = hashlib.sha256()
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for file in files:
+        digest.update(file.name.encode() + b"\0")
+        with open(file, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def data_fingerprint(path: Path) -> str:
+    """Hash of a data file or folder's content (hashed once per build while unchanged)."""
+    path = path.resolve()
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    stamp = tuple((str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files)
+    return _content_hash(path, stamp)
+
+
+def data_inputs(path: Path) -> dict[str, str]:
+    """The data variables ``path``'s code reads and that are set now, with their content's hash."""
+    sources = "".join(dep.read_text(encoding="utf-8") for dep in local_dependencies(path))
+    inputs = {}
+    for name, target_of in DATA_VARIABLES.items():
+        target = target_of()
+        if name in sources and target is not None and target.exists():
+            inputs[name] = data_fingerprint(target)
+    return inputs
+
+
 def cache_key(path: Path, device: str | None = None) -> str:
-    """The full key: code hash + installed packages + device."""
+    """The full key: code hash + installed packages + device (+ the data it reads, when set)."""
     payload = {
         "code": code_hash(path),
         "versions": environment.framework_versions(),
         "packages": environment.installed_packages_hash(),
         "device": device or environment.detect_device(),
     }
+    inputs = data_inputs(path)
+    if inputs:  # only when set, so the default build's keys stay what they were
+        payload["inputs"] = inputs
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()

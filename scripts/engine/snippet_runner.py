@@ -6,6 +6,13 @@ files it wrote are stored under ``.cache/snippets/<page>/`` together with the
 key they were produced under (see ``engine.keys``); the next build reuses them
 while the key is unchanged. Failures are never cached: they fail the build
 with the snippet's path and the end of its traceback, and run again next time.
+
+A cache entry is complete or absent, whatever stops the build: a snippet writes
+into a staging folder beside its entry, which is renamed into place with the
+old record removed first and the new one written last, and a record is reused
+only while every file it lists exists. Ctrl-C or SIGTERM cancels queued
+snippets, stops the running ones (``engine.procs``), keeps what had finished,
+and raises ``procs.Interrupted`` saying so.
 """
 
 from __future__ import annotations
@@ -15,17 +22,16 @@ import logging
 import os
 import re
 import shutil
-import signal
-import subprocess
 import sys
-import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from engine import atomic, environment, keys, paths
+from engine import atomic, envinput, environment, keys, paths, procs
 from engine.snippets import Snippet, discover
 
 RECORD_SCHEMA = 1
@@ -46,6 +52,15 @@ class SnippetFailure(RuntimeError):
     """One or more snippets failed; the message names each and ends with its traceback."""
 
 
+class _Cancelled(Exception):
+    """A snippet stopped because the build was interrupted; nothing of it is kept."""
+
+
+# Held while an entry is swapped into place; the interrupt path takes it to set
+# the cancel flag, so no swap is ever cut short by a cancellation.
+_commit_lock = threading.Lock()
+
+
 @dataclass
 class RunSummary:
     ran: list[str] = field(default_factory=list)
@@ -64,9 +79,13 @@ def record_path(snippet: Snippet) -> Path:
     return paths.SNIPPET_CACHE_DIR / snippet.page / f"{snippet.stem}.json"
 
 
+def entry_dir(page: str, stem: str) -> Path:
+    return paths.SNIPPET_CACHE_DIR / page / stem
+
+
 def files_dir(page: str, stem: str) -> Path:
     """Where the files a snippet wrote to ``output_dir()`` are kept between builds."""
-    return paths.SNIPPET_CACHE_DIR / page / stem / "files"
+    return entry_dir(page, stem) / "files"
 
 
 def output_text_path(snippet: Snippet) -> Path:
@@ -79,9 +98,15 @@ def load_record(snippet: Snippet) -> dict | None:
         return None
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         return None  # a damaged cache entry is just a miss
-    return record if record.get("schema") == RECORD_SCHEMA else None
+    if not isinstance(record, dict) or record.get("schema") != RECORD_SCHEMA:
+        return None
+    listed = record.get("files")
+    kept = files_dir(snippet.page, snippet.stem)
+    if not isinstance(listed, list) or not all(isinstance(n, str) and (kept / n).is_file() for n in listed):
+        return None  # an entry whose files are gone is incomplete: run it again
+    return record
 
 
 def timeout_for(snippet: Snippet) -> int:
@@ -120,41 +145,50 @@ def _tail(text: str, lines: int = TRACEBACK_LINES) -> str:
     return "\n".join(text.rstrip().splitlines()[-lines:])
 
 
-def run_one(snippet: Snippet, key: str, jobs: int = 1) -> dict:
-    """Run one snippet in a fresh process; return its record or raise SnippetFailure."""
+def _commit(snippet: Snippet, staging: Path, record: dict) -> None:
+    """Swap ``staging`` in as the snippet's entry; at every step the entry is complete or absent."""
+    entry, record_file = entry_dir(snippet.page, snippet.stem), record_path(snippet)
+    record_file.unlink(missing_ok=True)  # from here on the old entry no longer counts
+    retired = None
+    if entry.exists():
+        retired = entry.with_name(f".{snippet.stem}.old-{staging.name}")
+        entry.rename(retired)
+    staging.rename(entry)
+    atomic.write_json_atomic(record_file, record)  # last: the entry counts only now
+    if retired is not None:
+        shutil.rmtree(retired, ignore_errors=True)
+
+
+def run_one(snippet: Snippet, key: str, jobs: int = 1, cancel: threading.Event | None = None) -> dict:
+    """Run one snippet in a fresh process, store its entry; return its record or raise SnippetFailure."""
     timeout = timeout_for(snippet)
-    with tempfile.TemporaryDirectory(prefix=f"guide-{snippet.stem}-") as scratch:
-        output_dir = Path(scratch) / "files"
+    cancel = cancel or threading.Event()
+    page_dir = paths.SNIPPET_CACHE_DIR / snippet.page
+    with procs.scratch_dir(prefix=f".{snippet.stem}.staging-", parent=page_dir) as staging:
+        output_dir = staging / "files"
         output_dir.mkdir()
         started = time.perf_counter()
-        # A new session makes the snippet its own process group, so a timeout
-        # kills the workers it spawned too (DataLoader, multi-process demos).
-        process = subprocess.Popen(
-            [sys.executable, str(snippet.path)],
-            cwd=paths.ROOT,
-            env=snippet_env(output_dir, jobs),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-        )
-        try:
-            stdout, stderr = process.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            stdout, stderr = process.communicate()
-            raise SnippetFailure(
-                f"{snippet.rel}: timed out after {timeout} s\n{_tail(stderr or stdout)}"
-            ) from None
+        # Its own process group, so a timeout or an interrupt stops the workers it
+        # spawned too (DataLoader, multi-process demos); they die with the build.
+        done, timed_out = procs.run([sys.executable, str(snippet.path)], timeout, cwd=paths.ROOT,
+                                    env=snippet_env(output_dir, jobs))
+        stdout, stderr = done.stdout, done.stderr
+        if cancel.is_set():
+            raise _Cancelled
+        if timed_out:
+            raise SnippetFailure(f"{snippet.rel}: timed out after {timeout} s\n{_tail(stderr or stdout)}")
         seconds = time.perf_counter() - started
-        if process.returncode != 0:
-            raise SnippetFailure(
-                f"{snippet.rel}: exited with status {process.returncode}\n{_tail(stderr or stdout)}"
-            )
-        kept = files_dir(snippet.page, snippet.stem)
-        if kept.exists():
-            shutil.rmtree(kept)
-        shutil.copytree(output_dir, kept)
+        if done.returncode != 0:
+            raise SnippetFailure(f"{snippet.rel}: {procs.describe_exit(done.returncode)}\n{_tail(stderr or stdout)}")
+        record = _record(snippet, key, stdout, stderr, seconds, output_dir)
+        with _commit_lock:
+            if cancel.is_set():
+                raise _Cancelled
+            _commit(snippet, staging, record)
+    return record
+
+
+def _record(snippet: Snippet, key: str, stdout: str, stderr: str, seconds: float, kept: Path) -> dict:
     return {
         "schema": RECORD_SCHEMA,
         "key": key,
@@ -185,11 +219,31 @@ def publish(snippet: Snippet, record: dict) -> None:
 
 
 def default_jobs() -> int:
-    configured = os.environ.get("GUIDE_JOBS")
-    if configured:
-        return max(1, int(configured))
-    # Two at a time keeps a 2-core builder busy while TF is still importing.
-    return max(1, min(2, environment.usable_cores()))
+    return envinput.jobs()
+
+
+def _cancel_all(pool: ThreadPoolExecutor, futures: dict, cancel: threading.Event) -> int:
+    """Cancel queued snippets, stop the running ones and wait (briefly) for their threads."""
+    with _commit_lock:  # an entry being swapped in finishes first; none starts after
+        cancel.set()
+    pool.shutdown(wait=False, cancel_futures=True)
+    running = [f for f in futures if f.running()]
+    procs.stop_all()
+    wait_futures(running, timeout=procs.GRACE_S + 10)
+
+
+def _outcome(future) -> str:
+    if future.cancelled():
+        return "not started"
+    if not future.done() or isinstance(future.exception(), _Cancelled):
+        return "stopped"
+    return "failed" if future.exception() else "kept"
+
+
+def _remove_retired_entries() -> None:
+    """Old entries a killed build had moved aside but not yet deleted."""
+    for retired in paths.SNIPPET_CACHE_DIR.glob("*/.*.old-*"):
+        shutil.rmtree(retired, ignore_errors=True)
 
 
 def refresh(
@@ -203,12 +257,14 @@ def refresh(
     ``stale`` runs snippets whose key changed or that have no stored output,
     ``all`` runs every snippet, ``none`` runs nothing and uses stored output
     (failing if some is missing). Raises SnippetFailure naming every snippet
-    that failed, after the others have finished.
+    that failed, after the others have finished; procs.Interrupted on Ctrl-C
+    or SIGTERM, after stopping every snippet and keeping those that finished.
     """
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}; expected one of {', '.join(MODES)}")
     started = time.perf_counter()
     snippets = discover() if snippets is None else snippets
+    _remove_retired_entries()
     summary = RunSummary()
     device = environment.detect_device()
     to_run: list[tuple[Snippet, str]] = []
@@ -245,18 +301,33 @@ def refresh(
                 summary.failed[snippet.rel] = str(failure)
                 log.error(f"snippets: [{done}/{len(to_run)}] FAILED {snippet.rel}")
                 return
-            atomic.write_json_atomic(record_path(snippet), record)
+            summary.ran.append(snippet.rel)  # its entry is in the cache already
             publish(snippet, record)
-            summary.ran.append(snippet.rel)
             log.info(f"snippets: [{done}/{len(to_run)}] ran {snippet.rel} in {record['seconds']:.1f} s")
 
-        for batch, width in ((shared, jobs), (alone, 1)):
-            if not batch:
-                continue
-            with ThreadPoolExecutor(max_workers=width) as pool:
-                futures = {pool.submit(run_one, snippet, key, width): snippet for snippet, key in batch}
-                for future in as_completed(futures):
-                    finished(futures[future], future)
+        cancel = threading.Event()
+        with procs.sigterm_as_interrupt():
+            for batch, width in ((shared, jobs), (alone, 1)):
+                if not batch:
+                    continue
+                pool = ThreadPoolExecutor(max_workers=width)
+                futures = {pool.submit(run_one, snippet, key, width, cancel): snippet for snippet, key in batch}
+                try:
+                    for future in as_completed(futures):
+                        finished(futures[future], future)
+                except BaseException as error:  # Ctrl-C, SIGTERM or a failed publish: stop every snippet
+                    with procs.shielded():
+                        _cancel_all(pool, futures, cancel)
+                    if not isinstance(error, KeyboardInterrupt):
+                        raise
+                    outcomes = [_outcome(f) for f in futures]
+                    kept = len(set(summary.ran) | {futures[f].rel for f in futures if _outcome(f) == "kept"})
+                    raise procs.interrupted(error, (
+                        f"snippets: interrupted; kept {kept} finished snippet(s) in the cache, stopped "
+                        f"{outcomes.count('stopped')} running, {len(to_run) - kept - len(summary.failed) - outcomes.count('stopped')}"
+                        " never started; no cache entry was left half-written")) from None
+                finally:
+                    pool.shutdown(wait=True)
 
     summary.seconds = time.perf_counter() - started
     log.info(summary.line())
