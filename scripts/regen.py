@@ -1,9 +1,16 @@
 #!/usr/bin/env python
 """Regenerate the guide's measured content: benchmarks, snippet outputs, rendered fragments.
 
-A thin click front to ``scripts/engine``. Exit status: 0 success; 1 a case
-failed (``run``) or results are stale (``check``); 2 bad input or an
-untrustworthy results file, in which case nothing was overwritten.
+A thin click front to ``scripts/engine``. Exit status, the same for every verb:
+
+* 0: done; every result valid (and, for ``check``/``list``, fresh);
+* 1: a case or example failed (``run``, ``snippets``), the timings disagree
+  (``crosscheck``), or a result is stale or missing (``check``, ``list``);
+* 2: bad input (an option or a GUIDE_* variable), an invalid results file
+  (named, with the field at fault), or a save or render that failed; nothing
+  valid was overwritten, and measured runs that could not be saved are kept
+  in a recovery file the message names;
+* 130 (Ctrl-C) or 143 (SIGTERM): interrupted; the message says what was kept.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ import click
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from engine import environment  # noqa: E402
+from engine import envinput, environment, procs  # noqa: E402
 from engine.bench import cases as cases_mod  # noqa: E402
 from engine.bench import harness, render, store  # noqa: E402
 from engine.bench.cases import CASES, PROFILES  # noqa: E402
@@ -31,8 +38,20 @@ class InputError(click.ClickException):
     exit_code = 2
 
 
+# More processes per configuration than this is a typo, not a plan (and ends in MemoryError).
+MAX_REPEATS = 100
+
+
+def _env(parse):
+    """One GUIDE_* variable through its parser in engine.envinput; a bad value is exit 2."""
+    try:
+        return parse()
+    except envinput.EnvError as error:
+        raise InputError(str(error)) from None
+
+
 def _results_root(results_dir: str | None) -> Path:
-    root = Path(results_dir) if results_dir else store.results_root()
+    root = Path(results_dir) if results_dir else (_env(envinput.results_dir) or store.results_root())
     os.environ["GUIDE_RESULTS_DIR"] = str(root)  # render and store read it too
     return root
 
@@ -42,7 +61,28 @@ def _select(selected: tuple[str, ...], exclude: tuple[str, ...]) -> list[str]:
         if name not in CASES:
             raise click.UsageError(f"unknown case {name!r}; known cases: {', '.join(CASES)}")
     names = list(selected) or list(CASES)
-    return [n for n in names if n not in exclude]
+    chosen = [n for n in names if n not in exclude]
+    if not chosen:
+        raise InputError("no case selected: --exclude removed every case named (nothing was run)")
+    return chosen
+
+
+def _load_every_result(root: Path, hint: str) -> None:
+    """Refuse to start when any stored file is invalid: the render afterwards would stop on it."""
+    for path in store.result_files(root):
+        try:
+            store.load(path)
+        except store.StoreError as error:
+            raise InputError(f"{error} (fix or delete it{hint}; nothing was run)") from None
+
+
+def _render(root: Path) -> None:
+    try:
+        store.require_results(root)
+        changed = render.render_all(root)
+    except (store.StoreError, OSError) as error:
+        raise InputError(f"render failed: {error}") from None
+    click.echo(f"rendered {len(changed)} changed file(s) into {render.out_dir()}")
 
 
 # The module each framework's timed processes import; they run under this interpreter.
@@ -79,16 +119,20 @@ def cli() -> None:
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 @click.option("--profile", type=click.Choice(PROFILES), default="default", show_default=True,
               help="quick: 1 repeat (<=5 min on 2 cores); default: 5 repeats (<=30 min); full: 10.")
-@click.option("--repeats", type=click.IntRange(min=1), default=None,
-              help="Processes per configuration (overrides the profile).")
+@click.option("--repeats", type=click.IntRange(min=1, max=MAX_REPEATS), default=None,
+              help=f"Processes per configuration, 1 to {MAX_REPEATS} (overrides the profile).")
 @click.option("--force", is_flag=True, help="Rerun cases even when their stored result is fresh.")
+@click.option("--allow-downgrade", is_flag=True,
+              help="Let a weaker profile (e.g. quick) replace a stored result of a stronger one (e.g. default).")
 @click.option("--dry-run", is_flag=True, help="Print the jobs that would run and exit.")
 @click.option("--no-render", is_flag=True, help="Do not render fragments afterwards.")
 @results_option
-def run(case_names, exclude, framework, device, profile, repeats, force, dry_run, no_render, results_dir) -> None:
+def run(case_names, exclude, framework, device, profile, repeats, force, allow_downgrade, dry_run, no_render,
+        results_dir) -> None:
     """Run benchmark CASEs (default: every case whose stored result is stale or missing)."""
     root = _results_root(results_dir)
     names = _select(case_names, exclude)
+    _env(envinput.quiet_wait_s)
     try:
         device = harness.resolve_device(device)
     except ValueError as error:
@@ -99,7 +143,9 @@ def run(case_names, exclude, framework, device, profile, repeats, force, dry_run
     except store.StoreError as error:
         raise InputError(str(error)) from None
     frameworks = cases_mod.FRAMEWORKS if framework == "both" else (framework,)
-    todo = []
+    if not no_render:
+        _load_every_result(root, ", or pass --no-render")
+    todo, downgrades = [], []
     for name in names:
         path = store.result_path(name, machine_id, root)
         try:
@@ -109,8 +155,15 @@ def run(case_names, exclude, framework, device, profile, repeats, force, dry_run
         reasons = store.stale_reasons(previous, CASES[name], machine_id)
         if reasons or force:
             todo.append((name, reasons or ["--force"]))
+            downgrade = store.downgrade(previous, profile)
+            if downgrade and not allow_downgrade:
+                downgrades.append(f"{name} ({downgrade})")
         else:
             click.echo(f"{name}: fresh, skipped (use --force to rerun)")
+    if downgrades:
+        raise InputError(f"refusing to replace stronger results with {profile}-profile ones: "
+                         f"{'; '.join(downgrades)}; pass --allow-downgrade, a stronger --profile, or --exclude "
+                         "those cases (nothing was run)")
     jobs = {name: harness.plan(CASES[name], profile, repeats, frameworks) for name, _ in todo}
     total = sum(len(j) for j in jobs.values())
     click.echo(f"machine {machine_id}; device {device}; profile {profile}; "
@@ -139,14 +192,25 @@ def run(case_names, exclude, framework, device, profile, repeats, force, dry_run
                 click.echo(f"[{finished}/{total}] {job.label}: {status} ({record.get('wall_s', 0):.1f} s); "
                            f"ETA {elapsed / finished * (total - finished) / 60:.1f} min", err=True)
 
-        for name, _ in todo:
-            result = harness.run_case(CASES[name], profile, device, repeats, frameworks, on_job=on_job, root=root)
-            if result["status"] != "ok":
-                failed.append(f"{name}: {result['status']}: {result.get('failure', {}).get('reason', '')}")
+        done = []
+        try:
+            with procs.sigterm_as_interrupt():
+                for name, _ in todo:
+                    done.append(name)
+                    result = harness.run_case(CASES[name], profile, device, repeats, frameworks, on_job=on_job,
+                                              root=root)
+                    if result["status"] != "ok":
+                        failed.append(f"{name}: {result['status']}: {result.get('failure', {}).get('reason', '')}")
+        except KeyboardInterrupt as error:
+            from engine.bench import interrupted_message
+
+            click.echo(f"\n{interrupted_message(done)}", err=True)
+            sys.exit(procs.interrupted(error, "").exit_code)
+        except store.StoreError as error:  # the save failed; the message names the recovery file
+            raise InputError(str(error)) from None
     click.echo(f"ran {len(todo)} case(s) in {time.perf_counter() - started:.1f} s")
     if not no_render:
-        changed = render.render_all(root)
-        click.echo(f"rendered {len(changed)} changed file(s) into {render.out_dir()}")
+        _render(root)
     if failed:
         for line in failed:
             click.echo(f"FAILED {line}", err=True)
@@ -157,21 +221,20 @@ def run(case_names, exclude, framework, device, profile, repeats, force, dry_run
 @results_option
 def render_cmd(results_dir) -> None:
     """Render stored results into docs/generated/bench/ (tables, SVG charts, summary, verdicts)."""
-    root = _results_root(results_dir)
-    try:
-        changed = render.render_all(root)
-    except store.StoreError as error:
-        raise InputError(str(error)) from None
-    click.echo(f"rendered {len(changed)} changed file(s) into {render.out_dir()}")
+    _render(_results_root(results_dir))
 
 
 @cli.command(name="list")
 @click.option("--profile", type=click.Choice(PROFILES), default="default", show_default=True)
 @results_option
 def list_cmd(profile, results_dir) -> None:
-    """List the cases, their configurations in PROFILE, and the state of their stored results."""
+    """List the cases, their configurations in PROFILE, and the state of their stored results.
+
+    Exit 0 all fresh, 1 some stale or missing, 2 some invalid (as ``check``).
+    """
     root = _results_root(results_dir)
     machine_id = environment.machine_id()
+    worst = 0
     for name, case in CASES.items():
         path = store.result_path(name, machine_id, root)
         try:
@@ -179,10 +242,12 @@ def list_cmd(profile, results_dir) -> None:
                 if path.exists() else "missing"
         except store.StoreError as error:
             state = f"INVALID: {error}"
+        worst = max(worst, 0 if state == "fresh" else 2 if state.startswith("INVALID") else 1)
         configs = case.configs(profile)
         click.echo(f"{name:18} {case.kind:8} {len(configs):3} configs x {cases_mod.REPEATS[profile]} repeats  "
                    f"claims {','.join(case.claims):24} [{state}]")
         click.echo(f"{'':18} {case.title}")
+    sys.exit(worst)
 
 
 @cli.command()
@@ -190,9 +255,11 @@ def list_cmd(profile, results_dir) -> None:
 def check(results_dir) -> None:
     """Validate every results file; report stale ones. Exit 0 fresh, 1 stale/missing, 2 invalid."""
     root = _results_root(results_dir)
+    if not root.is_dir():
+        raise InputError(f"results folder {root} does not exist")
     here = environment.machine_id()
     invalid, stale = [], []
-    files = sorted(root.glob("*/*.json")) if root.is_dir() else []
+    files = store.result_files(root)
     for path in files:
         try:
             result = store.load(path)
@@ -228,8 +295,17 @@ def check(results_dir) -> None:
 @click.option("--rounds", type=click.IntRange(min=1), default=2, show_default=True)
 def crosscheck(batch_size, rounds) -> None:
     """Compare the harness's step time with torch.utils.benchmark.Timer / timeit (nothing is stored)."""
+    _require_frameworks(cases_mod.FRAMEWORKS)
+    try:
+        with procs.sigterm_as_interrupt():
+            _crosscheck(batch_size, rounds)
+    except KeyboardInterrupt as error:
+        click.echo("\ncrosscheck: interrupted; its processes were stopped (it stores nothing)", err=True)
+        sys.exit(procs.interrupted(error, "").exit_code)
+
+
+def _crosscheck(batch_size, rounds) -> None:
     import json as _json
-    import subprocess
 
     from engine.bench import stats
     from engine.bench.cases import job_spec
@@ -248,10 +324,14 @@ def crosscheck(batch_size, rounds) -> None:
             if not record["ok"]:
                 raise click.ClickException(f"harness run failed: {record['reason']}")
             ours.append(stats.median(record["result"]["samples_ns"]) / 1e6)
-            out = subprocess.run([sys.executable, "-m", "engine.bench.crosscheck", framework, str(batch_size), mode],
-                                 capture_output=True, text=True, env=child_env(device, environment.usable_cores()),
-                                 check=True).stdout.strip().splitlines()[-1]
-            reference = _json.loads(out)
+            done, timed_out = procs.run([sys.executable, "-m", "engine.bench.crosscheck", framework,
+                                         str(batch_size), mode], 600,
+                                        env=child_env(device, environment.usable_cores()))
+            if timed_out or done.returncode != 0:
+                why = "timed out after 600 s" if timed_out else procs.describe_exit(done.returncode)
+                raise click.ClickException(f"reference timing ({framework}) {why}: "
+                                           + " | ".join(done.stderr.strip().splitlines()[-3:]))
+            reference = _json.loads(done.stdout.strip().splitlines()[-1])
             theirs.append(reference["median_ms"])
             tool = reference["tool"]
             same_process.append((reference["harness_loop_ms"], reference["median_ms"]))
@@ -273,11 +353,16 @@ def snippets(mode) -> None:
     """Run the example snippets (as the site build does) and publish their output."""
     from engine import snippet_runner
 
+    for parse in (envinput.jobs, envinput.check_mnist):
+        _env(parse)
     try:
         snippet_runner.refresh(mode, _logger())
     except snippet_runner.SnippetFailure as failure:
         click.echo(str(failure), err=True)
         sys.exit(1)
+    except KeyboardInterrupt as error:
+        click.echo(f"\n{error}", err=True)
+        sys.exit(procs.interrupted(error, "").exit_code)
 
 
 if __name__ == "__main__":

@@ -137,3 +137,121 @@ def test_noise_check_measures_the_configuration_again_the_same_way():
         assert [j.noise_check for j in round_jobs].index(True) == regular_per_round // 2
         assert {j.repeat for j in round_jobs if j.noise_check} == {5 + r}
         assert {j.repeat for j in round_jobs if not j.noise_check} == {r}
+
+
+# ---------------------------------------------------------------- issue 10: signals, saves, the build step
+def test_a_job_killed_by_a_signal_says_which(tmp_path, monkeypatch):
+    # sitecustomize runs before the child's module: the timed process dies of SIGSEGV at once.
+    (tmp_path / "sitecustomize.py").write_text("import os, signal\nos.kill(os.getpid(), signal.SIGSEGV)\n")
+    real_child_env = harness.child_env
+    monkeypatch.setattr(harness, "child_env", lambda *a: {**real_child_env(*a), "PYTHONPATH": str(tmp_path)})
+    job = harness.plan(_tiny("headline", [("torch", "eager", 4, 1)]), "quick")[0]
+    record = harness.run_job(job, "cpu", timeout_s=60)
+    assert not record["ok"] and record["reason"] == "killed by SIGSEGV"
+
+
+def test_the_quiet_wait_is_read_through_envinput(monkeypatch):
+    from engine import envinput
+
+    monkeypatch.setattr(harness, "QUIET_WAIT_S", None)
+    monkeypatch.setenv("GUIDE_BENCH_QUIET_WAIT", "later")
+    job = harness.plan(_tiny("headline", [("torch", "eager", 4, 1)]), "quick")[0]
+    with pytest.raises(envinput.EnvError, match="GUIDE_BENCH_QUIET_WAIT='later' is not allowed"):
+        harness.run_job(job, "cpu", 5)
+
+
+def test_a_failed_save_after_the_jobs_keeps_their_runs(tmp_path, monkeypatch):
+    monkeypatch.setattr(harness, "run_job", lambda job, device, timeout_s: {
+        "framework": "torch", "mode": "eager", "batch_size": 4, "width": 1, "repeat": 0,
+        "noise_check": False, "ok": True, "result": {"samples_ns": [5, 6, 7]}})
+
+    def full_disk(data, path):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(store, "save", full_disk)
+    with pytest.raises(store.StoreError, match="could not save .*No space left.*kept in .*headline.recovered-"):
+        harness.run_case(_tiny("headline", [("torch", "eager", 4, 1)]), "quick", "cpu", root=tmp_path)
+    recovered = next(tmp_path.rglob("headline.recovered-*.json"))
+    assert json.loads(recovered.read_text())["runs"][0]["result"]["samples_ns"] == [5, 6, 7]
+
+
+@pytest.fixture
+def build_store(tmp_path, monkeypatch):
+    """Fixture results for every case in default profile, as committed; the build step reads them."""
+    import logging
+
+    from engine.bench import fixtures, render
+
+    results = tmp_path / "results"
+    machine = fixtures.write_all(results)
+    for path in results.glob("*/*.json"):
+        path.write_text(json.dumps({**json.loads(path.read_text()), "profile": "default"}))
+    monkeypatch.setenv("GUIDE_RESULTS_DIR", str(results))
+    monkeypatch.setattr(render, "out_dir", lambda: tmp_path / "out")
+    monkeypatch.delenv("GUIDE_ALLOW_DOWNGRADE", raising=False)
+    monkeypatch.delenv("GUIDE_BENCH_PROFILE", raising=False)
+    ran = []
+    monkeypatch.setattr(harness, "run_case", lambda case, profile, device, on_job=None:
+                        ran.append((case.name, profile)) or {"status": "ok"})
+    return results, machine, ran, logging.getLogger("test")
+
+
+def test_guide_run_all_keeps_stronger_results_and_says_which_profile(build_store, caplog):
+    import logging
+
+    import engine.bench as bench
+
+    results, machine, ran, log = build_store
+    with caplog.at_level(logging.INFO, logger="test"):
+        bench.refresh_for_build("all", log)
+    assert ran == []
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    assert "guide: benchmark headline: kept, its stored result is default-profile; a quick run would replace it" \
+        in text
+    assert f"profile quick (GUIDE_BENCH_PROFILE) ran 0 case(s); kept {len(CASES)} stored default-profile" in text
+    assert all(store.load(p)["profile"] == "default" for p in results.glob("*/*.json"))
+
+
+def test_guide_allow_downgrade_lets_the_build_replace_them(build_store, monkeypatch):
+    import engine.bench as bench
+
+    results, machine, ran, log = build_store
+    monkeypatch.setenv("GUIDE_ALLOW_DOWNGRADE", "1")
+    bench.refresh_for_build("all", log)
+    assert ran == [(name, "quick") for name in CASES]
+
+
+def test_a_stale_stronger_result_is_kept_stale_not_downgraded(build_store, caplog):
+    import logging
+
+    import engine.bench as bench
+
+    results, machine, ran, log = build_store
+    path = store.result_path("inference", machine, results)
+    path.write_text(json.dumps({**json.loads(path.read_text()), "code_hash": "0" * 64}))
+    with caplog.at_level(logging.INFO, logger="test"):
+        bench.refresh_for_build("stale", log)
+    assert ran == []
+    assert any("inference: kept" in r.getMessage() and "shown as stale: workload code changed" in r.getMessage()
+               for r in caplog.records)
+
+
+def test_the_build_names_an_invalid_file_and_its_field(build_store):
+    import engine.bench as bench
+
+    results, machine, ran, log = build_store
+    path = store.result_path("inference", machine, results)
+    path.write_text(json.dumps({**json.loads(path.read_text()), "manifest": []}))
+    with pytest.raises(store.StoreError, match=rf"^{path}: not a valid result file: manifest: expected object"):
+        bench.refresh_for_build("stale", log)
+
+
+def test_the_build_refuses_to_render_an_empty_store(tmp_path, monkeypatch):
+    import logging
+
+    import engine.bench as bench
+
+    (tmp_path / "empty").mkdir()
+    monkeypatch.setenv("GUIDE_RESULTS_DIR", str(tmp_path / "empty"))
+    with pytest.raises(store.StoreError, match="holds no result files"):
+        bench.refresh_for_build("none", logging.getLogger("test"))

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 
 import pytest
 
+import tmpfs
 from engine import atomic
 from engine.bench import fixtures, store
 from engine.bench.cases import CASES
@@ -171,45 +173,11 @@ def test_every_committed_result_file_is_valid():
 
 
 # ---------------------------------------------------------------- writability and failed saves
-def _mount_tmpfs(path, *options):
-    """A small real filesystem the test controls; skipped where this process may not mount."""
-    import subprocess
-
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    path.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", ",".join(("size=64k",) + options), "tmpfs", str(path)],
-                          capture_output=True, text=True)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
-    return path
-
-
 @pytest.fixture
 def small_fs(tmp_path):
-    mounted = []
-
-    def make(name, *options):
-        mounted.append(_mount_tmpfs(tmp_path / name, *options))
-        return mounted[-1]
-
-    yield make
-    import subprocess
-
-    for path in mounted:
-        subprocess.run(["umount", "-l", str(path)], check=False)
-
-
-def fill(folder):
-    """Fill a filesystem until a write fails: no room is left for a result file."""
-    handle = open(folder / "filler", "wb", buffering=0)
-    try:
-        while True:
-            handle.write(b"\0" * 4096)
-    except OSError:
-        pass
-    finally:
-        handle.close()
+    """Mounts small tmpfs folders for one test (see tests/tmpfs.py)."""
+    with contextlib.ExitStack() as stack:
+        yield lambda name, *options: stack.enter_context(tmpfs.mounted(tmp_path / name, *options))
 
 
 def test_read_only_filesystem_is_not_writable_even_for_root(small_fs):
@@ -226,7 +194,7 @@ def test_proc_is_not_writable_even_for_root():
 def test_a_save_on_a_full_disk_keeps_the_runs_in_a_recovery_file(small_fs, result, monkeypatch, tmp_path):
     folder = small_fs("full")
     store.check_writable(folder / "m")  # an empty probe file still fits: the failure comes at the save
-    fill(folder)
+    tmpfs.fill(folder)
     monkeypatch.setattr(store.tempfile, "tempdir", str(tmp_path / "tmp"))
     (tmp_path / "tmp").mkdir()
     with pytest.raises(store.StoreError) as error:
@@ -277,7 +245,7 @@ def test_a_read_only_generated_folder_error_names_the_target_not_the_temp_file(s
     assert ".tmp" not in str(error.value)
     folder = small_fs("generated-rw")
     (folder / "bench").mkdir()
-    __import__("subprocess").run(["mount", "-o", "remount,ro", str(folder)], check=True)
+    tmpfs.remount_read_only(folder)
     with pytest.raises(OSError, match=r"cannot write .*/bench/summary\.md: Read-only") as error:
         atomic.write_if_changed(folder / "bench" / "summary.md", "x")
     assert ".tmp" not in str(error.value)

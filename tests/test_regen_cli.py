@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+import tmpfs
 from conftest import load_module
 from engine import environment
 from engine.bench import fixtures, store
@@ -154,3 +155,188 @@ def test_progress_is_one_line_per_job_when_not_on_a_terminal(cli, results, monke
     assert "[1/2] inference: torch eager b1 w1 #1: ok (1.0 s); ETA" in result.output
     assert "[2/2] inference: tf function b1 w1 #1: FAILED: exit status 1: boom" in result.output
     assert "FAILED inference: partial: boom" in result.output
+
+
+# ---------------------------------------------------------------- issue 10: invalid files, saves, renders, input
+def _fake_runs(monkeypatch):
+    """Every job succeeds at once with a plausible record: the CLI's handling is under test, not timing."""
+    from engine.bench import harness
+
+    def fake_run_job(job, device, timeout_s):
+        fw, mode, batch, width = job.config
+        return {"framework": fw, "mode": mode, "batch_size": batch, "width": width, "repeat": job.repeat,
+                "noise_check": job.noise_check, "ok": True, "wall_s": 0.1,
+                "result": {"samples_ns": [1000, 1100, 1200]}}
+
+    monkeypatch.setattr(harness, "run_job", fake_run_job)
+
+
+INVALID = {
+    "random bytes": (lambda data: bytes(range(256)) * 8, "not a result file (not UTF-8 text"),
+    "manifest is a list": (lambda data: {**data, "manifest": []}, "manifest: expected object, found a list"),
+    "result is a string": (lambda data: {**data, "runs": [{**data["runs"][0], "result": "abc"}]},
+                           "runs[0].result: expected object, found a string"),
+    "status null": (lambda data: {**data, "status": None}, "status: expected one of"),
+    "numeric code_hash": (lambda data: {**data, "code_hash": 7}, "code_hash: expected string, found a number 7"),
+}
+
+
+def _write_invalid(path, kind):
+    change, _ = INVALID[kind]
+    data = change(json.loads(path.read_text()))
+    path.write_bytes(data if isinstance(data, bytes) else json.dumps(data).encode())
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize("kind", list(INVALID))
+@pytest.mark.parametrize("verb", [["check"], ["list"], ["render"], ["run", "inference", "--force"],
+                                  ["run", "ceiling", "--force"]])
+def test_an_invalid_file_is_exit_2_naming_file_and_field_for_every_verb(cli, results, tmp_path, monkeypatch,
+                                                                       kind, verb):
+    from engine.bench import render
+
+    monkeypatch.setattr(render, "out_dir", lambda: tmp_path / "out")
+    _fake_runs(monkeypatch)
+    path = store.result_path("inference", environment.machine_id(), results)
+    content = _write_invalid(path, kind)
+    result = invoke(cli, *verb, "--profile", "quick", "--results-dir", str(results)) if verb[0] in ("run", "list") \
+        else invoke(cli, *verb, "--results-dir", str(results))
+    assert result.exit_code == 2, result.output
+    assert str(path) in result.output and INVALID[kind][1] in result.output, result.output
+    assert path.read_bytes() == content  # left alone
+    if verb[0] == "run":  # the other case's file stopped the run before anything was measured
+        assert "nothing was run" in result.output
+        assert not (tmp_path / "out").exists()
+
+
+def test_run_with_no_render_ignores_another_case_s_invalid_file(cli, results, monkeypatch):
+    _fake_runs(monkeypatch)
+    _write_invalid(store.result_path("inference", environment.machine_id(), results), "manifest is a list")
+    result = invoke(cli, "run", "ceiling", "--force", "--profile", "quick", "--no-render",
+                    "--results-dir", str(results))
+    assert result.exit_code == 0, result.output
+
+
+def test_a_render_that_fails_after_the_run_is_exit_2_and_keeps_the_new_result(cli, results, monkeypatch, tmp_path):
+    from engine.bench import harness, render
+
+    monkeypatch.setattr(render, "out_dir", lambda: tmp_path / "out")
+    real_run_case = harness.run_case
+    other = store.result_path("inference", environment.machine_id(), results)
+
+    def run_case_then_another_file_breaks(*args, **kwargs):
+        result = real_run_case(*args, **kwargs)
+        other.write_text("{broken")  # e.g. another process writing a bad file meanwhile
+        return result
+
+    monkeypatch.setattr(harness, "run_case", run_case_then_another_file_breaks)
+    _fake_runs(monkeypatch)
+    result = invoke(cli, "run", "ceiling", "--force", "--profile", "quick", "--results-dir", str(results))
+    assert result.exit_code == 2, result.output
+    assert result.output.count("render failed: ") == 1 and f"{other}: corrupt JSON" in result.output
+    saved = store.load(store.result_path("ceiling", environment.machine_id(), results))
+    assert saved["runs"][0]["result"]["samples_ns"] == [1000, 1100, 1200]
+
+
+def test_list_exit_status_is_0_fresh_1_stale_2_invalid(cli, results):
+    assert invoke(cli, "list", "--results-dir", str(results)).exit_code == 0
+    path = store.result_path("headline", environment.machine_id(), results)
+    data = json.loads(path.read_text())
+    path.write_text(json.dumps({**data, "code_hash": "f" * 64}))
+    assert invoke(cli, "list", "--results-dir", str(results)).exit_code == 1
+    path.write_text(json.dumps({**data, "status": None}))
+    assert invoke(cli, "list", "--results-dir", str(results)).exit_code == 2
+
+
+def test_check_of_a_missing_results_folder_is_exit_2(cli, tmp_path):
+    result = invoke(cli, "check", "--results-dir", str(tmp_path / "typo"))
+    assert result.exit_code == 2 and "does not exist" in result.output
+
+
+@pytest.mark.parametrize("store_state", ["missing", "empty"])
+def test_render_refuses_a_missing_or_empty_store_and_blanks_nothing(cli, tmp_path, monkeypatch, store_state):
+    from engine.bench import render
+
+    fixtures.write_all(tmp_path / "results")
+    render.render_all(tmp_path / "results", tmp_path / "out")
+    monkeypatch.setattr(render, "out_dir", lambda: tmp_path / "out")
+    before = {p: p.read_bytes() for p in (tmp_path / "out").iterdir()}
+    assert len(before) > 10
+    target = tmp_path / "other"
+    if store_state == "empty":
+        (target / "some-machine").mkdir(parents=True)
+    result = invoke(cli, "render", "--results-dir", str(target))
+    assert result.exit_code == 2
+    assert ("does not exist" if store_state == "missing" else "holds no result files") in result.output
+    assert {p: p.read_bytes() for p in (tmp_path / "out").iterdir()} == before
+
+
+def test_a_read_only_generated_folder_is_exit_2_naming_the_target(cli, results, tmp_path, monkeypatch):
+    from engine.bench import render
+
+    with tmpfs.mounted(tmp_path / "out", "ro") as out:
+        monkeypatch.setattr(render, "out_dir", lambda: out)
+        result = invoke(cli, "render", "--results-dir", str(results))
+    assert result.exit_code == 2
+    assert f"cannot write {out}/" in result.output and ".tmp" not in result.output
+
+
+def test_an_empty_selection_is_exit_2(cli, results):
+    result = invoke(cli, "run", "ceiling", "--exclude", "ceiling", "--results-dir", str(results))
+    assert result.exit_code == 2 and "no case selected" in result.output
+
+
+def test_repeats_has_an_upper_bound(cli, results):
+    result = invoke(cli, "run", "--repeats", "1000000000", "--dry-run", "--results-dir", str(results))
+    assert result.exit_code == 2 and "1<=x<=100" in result.output
+
+
+def test_a_bad_quiet_wait_is_exit_2_naming_the_variable(cli, results, monkeypatch):
+    monkeypatch.setenv("GUIDE_BENCH_QUIET_WAIT", "soon")
+    result = invoke(cli, "run", "ceiling", "--force", "--dry-run", "--results-dir", str(results))
+    assert result.exit_code == 2 and "GUIDE_BENCH_QUIET_WAIT='soon' is not allowed" in result.output
+
+
+def _as_profile(results, name, profile):
+    path = store.result_path(name, environment.machine_id(), results)
+    data = json.loads(path.read_text())
+    path.write_text(json.dumps({**data, "profile": profile}))
+    return path
+
+
+def test_run_refuses_to_replace_a_stronger_profile_unless_asked(cli, results, monkeypatch):
+    _fake_runs(monkeypatch)
+    path = _as_profile(results, "ceiling", "default")
+    before = path.read_bytes()
+    result = invoke(cli, "run", "ceiling", "--force", "--profile", "quick", "--no-render",
+                    "--results-dir", str(results))
+    assert result.exit_code == 2
+    assert "refusing to replace stronger results with quick-profile ones: ceiling" in result.output
+    assert "--allow-downgrade" in result.output and path.read_bytes() == before
+    result = invoke(cli, "run", "ceiling", "--force", "--profile", "quick", "--no-render", "--allow-downgrade",
+                    "--results-dir", str(results))
+    assert result.exit_code == 0, result.output
+    assert store.load(path)["profile"] == "quick"
+
+
+def test_a_results_folder_under_proc_is_exit_2_before_any_job(cli, monkeypatch):
+    _fake_runs(monkeypatch)
+    result = invoke(cli, "run", "ceiling", "--force", "--profile", "quick", "--results-dir", "/proc/guide-results")
+    assert result.exit_code == 2 and "not writable" in result.output
+
+
+def test_a_save_on_a_full_disk_is_exit_2_and_names_the_recovery_file(cli, results, tmp_path, monkeypatch):
+    import tempfile
+
+    with tmpfs.mounted(tmp_path / "full") as full:
+        machine = store.machine_dir(environment.machine_id(), full)
+        machine.mkdir()
+        tmpfs.fill(full)
+        monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+        _fake_runs(monkeypatch)
+        result = invoke(cli, "run", "ceiling", "--force", "--profile", "quick", "--no-render",
+                        "--results-dir", str(full))
+    assert result.exit_code == 2, result.output
+    recovery = next(tmp_path.glob("ceiling.recovered-*.json"))
+    assert f"could not save {machine / 'ceiling.json'}" in result.output and str(recovery) in result.output
+    assert len(json.loads(recovery.read_text())["runs"]) == 2

@@ -13,29 +13,46 @@
 from __future__ import annotations
 
 import logging
-import os
+
+
+def interrupted_message(started: list[str]) -> str:
+    """What an interrupt left: every case before the last was saved; the last one's file is unchanged."""
+    saved = f"kept the new results of {', '.join(started[:-1])}" if started[:-1] else "no new result was saved"
+    return f"benchmarks: interrupted; {saved}; {started[-1]}'s stored result is unchanged"
 
 
 def refresh_for_build(mode: str, log: logging.Logger) -> None:
-    """Build step: rerun stale/missing cases ("stale"), everything ("all") or nothing ("none"), then render."""
-    from engine import environment
+    """Build step: rerun stale/missing cases ("stale"), everything ("all") or nothing ("none"), then render.
+
+    A stored result is never replaced by one of a weaker profile (a quick run
+    over committed default-profile results) unless GUIDE_ALLOW_DOWNGRADE=1;
+    the log says which profile ran and which stored results were kept.
+    """
+    from engine import envinput, environment, procs
     from engine.bench import harness, render, store
-    from engine.bench.cases import CASES, PROFILES
+    from engine.bench.cases import CASES
 
     if mode not in ("stale", "none", "all"):
         raise ValueError(f"unknown mode {mode!r}")
+    ran, kept = [], {}
     if mode != "none":
-        profile = os.environ.get("GUIDE_BENCH_PROFILE", "quick")
-        if profile not in PROFILES:
-            raise ValueError(f"GUIDE_BENCH_PROFILE={profile!r} is not one of {', '.join(PROFILES)}")
+        profile = envinput.bench_profile()
+        allow_downgrade = envinput.allow_downgrade()
         device = harness.resolve_device("auto")
         machine_id = environment.machine_id(device)
         for name, case in CASES.items():
             path = store.result_path(name, machine_id)
             previous = store.load(path) if path.exists() else None
             reasons = store.stale_reasons(previous, case, machine_id)
-            if mode == "stale" and not reasons:
+            downgrade = store.downgrade(previous, profile)
+            if downgrade and not allow_downgrade and (reasons or mode == "all"):
+                log.info(f"guide: benchmark {name}: kept, {downgrade} (GUIDE_BENCH_PROFILE="
+                         f"{previous['profile']} reruns it; GUIDE_ALLOW_DOWNGRADE=1 allows the {profile} run)"
+                         + (f"; shown as stale: {'; '.join(reasons)}" if reasons else ""))
+            if (mode == "stale" and not reasons) or (downgrade and not allow_downgrade):
+                kept.setdefault(previous["profile"], []).append(name)
                 continue
+            ran.append(name)
             total = len(harness.plan(case, profile))
             log.info(f"guide: benchmark {name} ({'; '.join(reasons) or 'rerun requested'}), profile {profile}, "
                      f"{total} process(es)")
@@ -47,9 +64,15 @@ def refresh_for_build(mode: str, log: logging.Logger) -> None:
                 log.info(f"guide: benchmark {name} [{len(done)}/{total}] {job.label}: {status} "
                          f"({record.get('wall_s', 0):.1f} s)")
 
-            result = harness.run_case(case, profile, device, on_job=progress)
+            try:
+                result = harness.run_case(case, profile, device, on_job=progress)
+            except KeyboardInterrupt as error:
+                raise procs.interrupted(error, interrupted_message(ran)) from None
             if result["status"] != "ok":
                 # Not a warning: strict mode would abort the build, and the page already shows the failure.
                 log.info(f"guide: benchmark {name}: {result['status']}: {result.get('failure', {}).get('reason')}")
+        log.info(f"guide: benchmarks: profile {profile} (GUIDE_BENCH_PROFILE) ran {len(ran)} case(s)"
+                 + "".join(f"; kept {len(names)} stored {p}-profile result(s)" for p, names in sorted(kept.items())))
+    store.require_results()  # an empty or missing store by mistake must not blank every fragment
     changed = render.render_all()
     log.info(f"guide: benchmark render wrote {len(changed)} changed file(s)")

@@ -1,10 +1,12 @@
 """The harness: one fresh process per (framework, configuration, repeat), interleaved.
 
 The parent never imports torch or TensorFlow. It writes a job spec, starts
-``python -m engine.bench.child`` in a new session, reaps it with
-``os.wait4`` (which hands back the child's peak RSS), kills it at the timeout,
-and collects the child's JSON. A job that crashes, hangs or is killed is
-recorded as failed with its reason; the other jobs carry on.
+``python -m engine.bench.child`` in its own process group (``engine.procs``:
+it dies with the parent, even on SIGKILL), reaps it with ``os.wait4`` (which
+hands back the child's peak RSS), kills it at the timeout, and collects the
+child's JSON. A job that crashes, hangs or is killed is recorded as failed
+with its reason; the other jobs carry on. Ctrl-C or SIGTERM stops the running
+job and leaves the stored result of its case as it was.
 """
 
 from __future__ import annotations
@@ -12,23 +14,22 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
-import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine import environment, paths
+from engine import envinput, environment, paths, procs
 from engine.bench import cases as cases_mod
 from engine.bench import store
 from engine.bench.cases import Case
 from engine.bench.timed_env import child_env, recorded
 
-# How long a job may wait for other work on the machine to calm down before it starts anyway.
-QUIET_WAIT_S = float(os.environ.get("GUIDE_BENCH_QUIET_WAIT", "20"))
+# How long a job may wait for other work on the machine to calm down before it starts anyway;
+# None: GUIDE_BENCH_QUIET_WAIT (read when a job starts, so a bad value is an error, not an import crash).
+QUIET_WAIT_S: float | None = None
 
 
 @dataclass(frozen=True)
@@ -106,13 +107,6 @@ def wait_for_quiet(max_wait_s: float, threshold_cores: float = 0.25, window_s: f
             return round(busy, 3)
 
 
-def _kill_group(pid: int) -> None:
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
 def run_job(job: Job, device: str, timeout_s: float) -> dict:
     """Run one job in a fresh process; return its run record (never raises on child failure)."""
     fw, mode, batch, width = job.config
@@ -120,18 +114,19 @@ def run_job(job: Job, device: str, timeout_s: float) -> dict:
               "repeat": job.repeat, "noise_check": job.noise_check, "ok": False}
     if job.variant:
         record["variant"] = job.variant
-    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
-        spec_path, out_path = Path(tmp) / "spec.json", Path(tmp) / "out.json"
+    quiet_wait_s = envinput.quiet_wait_s() if QUIET_WAIT_S is None else QUIET_WAIT_S
+    with procs.scratch_dir(prefix="bench-") as tmp:
+        spec_path, out_path = tmp / "spec.json", tmp / "out.json"
         spec_path.write_text(json.dumps(job.spec))
-        log_path = Path(tmp) / "stderr.txt"
-        record["busy_cores_before"] = wait_for_quiet(QUIET_WAIT_S)
+        log_path = tmp / "stderr.txt"
+        record["busy_cores_before"] = wait_for_quiet(quiet_wait_s)
         busy_start = _cpu_busy_seconds()
         started = time.perf_counter()
         with open(log_path, "wb") as log_handle:
-            proc = subprocess.Popen(
+            proc = procs.spawn(
                 [sys.executable, "-m", "engine.bench.child", str(spec_path), str(out_path)],
                 cwd=paths.ROOT, env=child_env(device, job.spec["threads"], job.env_overrides),
-                stdout=subprocess.DEVNULL, stderr=log_handle, start_new_session=True,
+                stdout=subprocess.DEVNULL, stderr=log_handle,
             )
             status, rusage, timed_out = 0, None, False
             try:
@@ -141,20 +136,21 @@ def run_job(job: Job, device: str, timeout_s: float) -> dict:
                         break
                     if time.perf_counter() - started > timeout_s:
                         timed_out = True
-                        _kill_group(proc.pid)
+                        procs.kill(proc)
                         _, status, rusage = os.wait4(proc.pid, 0)
                         break
                     time.sleep(0.05)
-            except BaseException:  # Ctrl-C: take the child down with us
-                _kill_group(proc.pid)
-                try:
-                    os.wait4(proc.pid, 0)
-                except ChildProcessError:
-                    pass
+            except BaseException:  # Ctrl-C or SIGTERM: take the child down with us, then go
+                with procs.shielded():
+                    procs.stop([proc])
+                    try:
+                        os.wait4(proc.pid, 0)
+                    except ChildProcessError:
+                        pass
                 raise
             finally:
                 proc.returncode = -1 if proc.returncode is None else proc.returncode
-                _kill_group(proc.pid)  # leftovers, e.g. compile workers
+                procs.release(proc)  # leftovers, e.g. compile workers
         record["wall_s"] = round(time.perf_counter() - started, 3)
         record["peak_rss_bytes"] = rusage.ru_maxrss * 1024 if rusage else None  # Linux reports KiB
         busy_end = _cpu_busy_seconds()
@@ -165,7 +161,7 @@ def run_job(job: Job, device: str, timeout_s: float) -> dict:
         if timed_out:
             record["reason"] = f"timed out after {timeout_s:.0f} s"
         elif os.WIFSIGNALED(status):
-            record["reason"] = f"killed by signal {os.WTERMSIG(status)}"
+            record["reason"] = procs.describe_exit(-os.WTERMSIG(status))
         elif os.WEXITSTATUS(status) != 0 or not out_path.exists():
             tail = log_path.read_text(errors="replace").strip().splitlines()[-3:]
             record["reason"] = f"exit status {os.WEXITSTATUS(status)}: " + " | ".join(tail)[-400:]
@@ -205,12 +201,7 @@ def run_case(case: Case, profile: str, device: str, repeats: int | None = None,
     """Run every job of ``case`` and store the result atomically; return it."""
     machine_id = environment.machine_id(device)
     path = store.result_path(case.name, machine_id, root)
-    previous = None
-    if path.exists():
-        try:
-            previous = store.load(path)
-        except store.StoreError:
-            raise
+    previous = store.load(path) if path.exists() else None
     threads = environment.usable_cores()
     load_before = os.getloadavg()
     runs = []
@@ -257,7 +248,7 @@ def run_case(case: Case, profile: str, device: str, repeats: int | None = None,
     if result["status"] == "failed" and previous:
         # Nothing new worked: keep the last good result as it was, marked failed (hence stale).
         result = {**previous, "status": "failed", "failure": result["failure"]}
-    store.save(result, path)
+    store.save_or_recover(result, path)  # a failed write keeps the runs in a recovery file
     return result
 
 
