@@ -52,10 +52,12 @@ def profile_steps(mode: str, batch_size: int, width: int, warmup: int, steps: in
     """Profile `steps` full training steps of the benchmark workload with the TensorFlow profiler."""
     from speed import cnn_workload_tf as work  # the same code the Speed page times
 
-    work.configure(threads)
+    with_mode(work.configure, mode, threads)
     model = with_mode(work.build, mode, width)
     X, y = with_mode(work.make_batch, mode, batch_size)
-    if mode in getattr(work, "LOOP_MODES", ()):  # Keras fit owns the loop: profile whole fit calls
+    # The mode's execution: "fit-bf16" is Keras fit (common/tiers.py, where the workload has it).
+    execution = work.tiers.parse(mode).execution if hasattr(work, "tiers") else mode
+    if execution in getattr(work, "LOOP_MODES", ()):  # Keras fit owns the loop: profile whole fit calls
         fit = work.make_fit(model, X, y)
 
         def run(n):

@@ -43,8 +43,10 @@ def profile_steps(mode: str, batch_size: int, width: int, warmup: int, steps: in
     """Profile `steps` full training steps of the benchmark workload with torch.profiler."""
     from speed import cnn_workload_torch as work  # the same code the Speed page times
 
-    work.configure(threads)
-    if "compile" in mode or "autotune" in mode:
+    with_mode(work.configure, mode, threads)
+    # The mode's execution: "compile-cl-bf16" runs torch.compile (common/tiers.py, where the workload has it).
+    execution = work.tiers.parse(mode).execution if hasattr(work, "tiers") else mode
+    if execution != "eager":
         # Inductor's generated C++ loops record no profiler event of their own
         # unless asked; without this their time hides in the compiled graph's call.
         import torch._inductor.config
