@@ -195,3 +195,40 @@ def test_dispatch_probe_live_torch():
     probe = dispatch_probe()
     json.dumps(probe)
     assert probe["conv_fp32"]["library"] in {"oneDNN", "MKL"} and probe["matmul_fp32"]["library"] in {"MKL", "oneDNN"}
+
+
+def test_tf_trace_parse_matches_tensorflows_own_op_stats():
+    """On a tf.function trace, the self times read here equal TF's own converter's (TensorBoard's op stats)."""
+    import tempfile
+
+    tf = pytest.importorskip("tensorflow")
+    plugin = pytest.importorskip("tensorflow.python.profiler.internal._pywrap_profiler_plugin")
+    from speed import cnn_workload_tf as work
+    from speed.op_profile_tf import ops_from_xspace
+
+    work.configure(1)
+    model = work.build(1)
+    X, y = work.make_batch(4)
+    train_step = work.make_train_step(model, "function")
+    work.sync(train_step(X, y))
+    with tempfile.TemporaryDirectory() as logdir:
+        tf.profiler.experimental.start(logdir)
+        for _ in range(2):
+            work.sync(train_step(X, y))
+        tf.profiler.experimental.stop()
+        (trace,) = Path(logdir).rglob("*.xplane.pb")
+        mine: dict[str, int] = {}
+        for op in ops_from_xspace(trace.read_bytes()):
+            mine[op["name"]] = mine.get(op["name"], 0) + op["self_ns"]
+        data, ok = plugin.xspace_to_tools_data([str(trace)], "framework_op_stats", {})
+    assert ok, data
+    table = json.loads(data)[0]
+    columns = [column["id"] for column in table["cols"]]
+    theirs: dict[str, float] = {}
+    for row in table["rows"]:
+        values = dict(zip(columns, [cell.get("v") for cell in row["c"]], strict=True))
+        if values["type"] != "IDLE":  # the converter's idle time is not an op
+            theirs[values["type"]] = theirs.get(values["type"], 0) + values["total_self_time"] * 1000  # us -> ns
+    assert set(mine) == set(theirs)
+    for name, self_ns in theirs.items():
+        assert mine[name] == pytest.approx(self_ns, rel=1e-3, abs=1000), name
