@@ -221,3 +221,23 @@ def test_the_real_data_loader_makes_its_users_keyed_by_guide_mnist(tmp_path, mon
     assert keys.data_inputs(user) == {}
     monkeypatch.setenv("GUIDE_MNIST", str(_tiny_mnist(tmp_path / "m.npz")))
     assert set(keys.data_inputs(user)) == {"GUIDE_MNIST"}
+
+
+def test_a_crash_while_an_entry_is_swapped_in_leaves_it_absent_not_mixed(tree, monkeypatch):
+    # Old record + new files would be reused by GUIDE_RUN=none: the old record must go first.
+    body = "import os, pathlib\nprint({text!r})\n(pathlib.Path(os.environ['GUIDE_OUTPUT_DIR']) / 'f.txt').write_text({text!r})\n"
+    tree("demo/hello_torch.py", body.format(text="old"))
+    run()
+    tree("demo/hello_torch.py", body.format(text="new"))
+    real_write = snippet_runner.atomic.write_json_atomic
+
+    def crash_on_the_record(path, obj):
+        if path.name == "hello_torch.json":
+            raise KeyboardInterrupt  # the build killed between the swap and the record
+        real_write(path, obj)
+
+    monkeypatch.setattr(snippet_runner.atomic, "write_json_atomic", crash_on_the_record)
+    with pytest.raises(KeyboardInterrupt):
+        run()
+    snippet = next(s for s in discover(paths.SNIPPETS_DIR) if s.stem == "hello_torch")
+    assert snippet_runner.load_record(snippet) is None
