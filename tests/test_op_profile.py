@@ -232,3 +232,27 @@ def test_tf_trace_parse_matches_tensorflows_own_op_stats():
     assert set(mine) == set(theirs)
     for name, self_ns in theirs.items():
         assert mine[name] == pytest.approx(self_ns, rel=1e-3, abs=1000), name
+
+
+def test_torch_scoped_self_times_equal_key_averages():
+    """Splitting self time by enclosing event loses nothing: per name it is what key_averages() reports."""
+    from torch.profiler import ProfilerActivity, profile
+
+    from speed import cnn_workload_torch as work
+    from speed.op_profile_torch import ops_by_scope
+
+    work.configure(1)
+    model = work.build(1)
+    X, y = work.make_batch(4)
+    train_step = work.make_train_step(model, "eager")
+    work.sync(train_step(X, y))
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for _ in range(2):
+            work.sync(train_step(X, y))
+    mine: dict[str, int] = {}
+    for op in ops_by_scope(prof.events()):
+        mine[op["name"]] = mine.get(op["name"], 0) + op["self_ns"]
+    theirs = {event.key: event.self_cpu_time_total * 1000 for event in prof.key_averages()}
+    assert set(mine) == set(theirs)
+    for name, self_ns in theirs.items():
+        assert mine[name] == pytest.approx(self_ns, rel=1e-3, abs=50), name
