@@ -6,6 +6,9 @@ buckets below, per training step, so one stacked chart can show both. A
 bucket is the kernel that ran, not the layer it came from: TensorFlow's oneDNN
 path fuses the bias add and ReLU into the convolution kernel, so its
 "conv forward" carries work PyTorch's eager mode books under pointwise.
+"pointwise/pooling/layout" is everything elementwise or data-rearranging in
+the model: ReLU, pooling, bias add, flatten/reshape/transpose copies and
+mixed precision's dtype casts, forward and backward.
 
 "framework overhead" is the profiled wall time that no op accounts for
 (Python, dispatch, the executor, waiting) plus the self time of the events
