@@ -20,7 +20,7 @@ def no_waiting_for_a_quiet_machine(monkeypatch):
 
 def _tiny(case_name, configs, steps=(2, 3)):
     case = CASES[case_name]
-    return dataclasses.replace(case, grid={"quick": configs}, steps={"quick": steps}, noise_configs=())
+    return dataclasses.replace(case, grid={"quick": configs}, steps={"quick": steps})
 
 
 def test_tiny_real_run_of_the_headline_case(tmp_path):
@@ -124,19 +124,31 @@ def test_child_env_overrides_set_and_remove(monkeypatch):
     assert env["OMP_NUM_THREADS"] == "3" and env["CUDA_VISIBLE_DEVICES"] == ""
 
 
-def test_noise_check_measures_the_configuration_again_the_same_way():
-    jobs = harness.plan(CASES["headline"], "default")
-    noise = [j for j in jobs if j.noise_check]
-    assert len(noise) == 5 * len(CASES["headline"].noise_configs)  # as many processes as the table's figure
-    assert [j.config[0] for j in noise[:2]] == ["torch", "tf"]  # interleaved like the regular jobs
-    assert len({j.repeat for j in noise}) == 5
-    # Spread over the case like the regular processes: one pair in the middle of each round.
-    regular_per_round = len([j for j in jobs if not j.noise_check]) // 5
-    for r in range(5):
-        round_jobs = jobs[r * len(jobs) // 5:(r + 1) * len(jobs) // 5]
-        assert [j.noise_check for j in round_jobs].index(True) == regular_per_round // 2
-        assert {j.repeat for j in round_jobs if j.noise_check} == {5 + r}
-        assert {j.repeat for j in round_jobs if not j.noise_check} == {r}
+def test_plan_runs_nine_short_processes_per_configuration_spread_over_rounds():
+    """docs/method.md#noise: at least nine processes per headline configuration, one per round."""
+    from engine import environment
+
+    bf16 = environment.capabilities("cpu", flags=frozenset({"amx_bf16"}))
+    case = CASES["headline"]
+    jobs = harness.plan(case, "default", capabilities=bf16)
+    configs = case.configs("default", bf16)
+    assert case.processes("default") >= 9 and len(jobs) == case.processes("default") * len(configs)
+    for r in range(case.processes("default")):
+        round_jobs = jobs[r * len(configs):(r + 1) * len(configs)]
+        assert {j.repeat for j in round_jobs} == {r} and len({j.config for j in round_jobs}) == len(configs)
+    assert [j.config for j in jobs[len(configs):2 * len(configs)]] == [j.config for j in jobs[:len(configs)]][::-1]
+    assert [j.config[0] for j in jobs[:4]] == ["torch", "tf", "torch", "tf"]  # frameworks interleaved
+
+
+def test_plan_leaves_out_what_the_device_cannot_run():
+    from engine import environment
+
+    no_bf16 = environment.capabilities("cpu", flags=frozenset({"avx2"}))
+    jobs = harness.plan(CASES["headline"], "default", capabilities=no_bf16)
+    assert jobs and not [j for j in jobs if "bf16" in j.config[1] or "tf32" in j.config[1]]
+    absent = CASES["headline"].absent("default", no_bf16)
+    assert {mode for (_, mode, _, _), _ in absent} >= {"eager-cl-bf16", "function-bf16", "cudagraphs-cl"}
+    assert all("none of the bf16 flags" in why or "NVIDIA GPU" in why for _, why in absent)
 
 
 # ---------------------------------------------------------------- issue 10: signals, saves, the build step

@@ -1,4 +1,4 @@
-"""Statistics of the benchmark harness: median, IQR, ratio CI, noise check."""
+"""Statistics of the benchmark harness: median, IQR, and the comparison rule of docs/method.md#noise."""
 
 from __future__ import annotations
 
@@ -17,10 +17,10 @@ def test_median_and_iqr_of_known_samples():
 
 def test_clearly_different_distributions_are_significant():
     rng = np.random.default_rng(1)
-    fast = [list(rng.normal(10, 0.3, 50)) for _ in range(3)]
-    slow = [list(rng.normal(20, 0.6, 50)) for _ in range(3)]
+    fast = [list(rng.normal(10, 0.3, 50)) for _ in range(9)]
+    slow = [list(rng.normal(20, 0.6, 50)) for _ in range(9)]
     ratio = stats.ratio_of_medians(fast, slow)
-    assert ratio.significant
+    assert ratio.significant and ratio.p_value < 0.001
     assert 0.45 < ratio.low <= ratio.ratio <= ratio.high < 0.55
     text = ratio.describe("A", "B")
     assert "A is faster" in text and "no significant" not in text
@@ -48,24 +48,60 @@ def test_ratio_rejects_empty_sides():
         stats.ratio_of_medians([[1.0]], [[]])
 
 
-def test_noise_threshold_is_five_percent():
-    assert not stats.is_noisy(100.0, 104.9)
-    assert stats.is_noisy(100.0, 105.1)
-    assert stats.is_noisy(105.1, 100.0)  # symmetric
+def _processes(medians, steps=20, spread=0.01, seed=0):
+    """One list of step times per process, centred on each given process median."""
+    rng = np.random.default_rng(seed)
+    return [list(rng.normal(m, m * spread, steps)) for m in medians]
 
 
-def _run(median_ms, noise):
+def test_a_difference_inside_the_noise_band_is_not_reported():
+    # Fifteen processes a side, 3.5 % apart, each side's process medians spreading about 4 %
+    # (relative IQR): the interval and the rank test both exclude "the same", the band does not.
+    base = list(np.linspace(9.6, 10.4, 15))
+    a = _processes(base, seed=1)
+    b = _processes([x * 1.035 for x in base], seed=2)
+    ratio = stats.ratio_of_medians(a, b)
+    assert ratio.interval_excludes_one and ratio.p_value < 0.01
+    assert ratio.band > abs(ratio.ratio - 1)
+    assert not ratio.significant and "noise band" in ratio.why_not
+
+
+def test_a_clear_difference_beyond_the_band_is_reported():
+    a = _processes([10.0, 10.1, 9.9, 10.05, 9.95, 10.02, 9.98, 10.0, 10.1], seed=3)
+    b = _processes([12.0, 12.1, 11.9, 12.05, 11.95, 12.02, 11.98, 12.0, 12.1], seed=4)
+    ratio = stats.ratio_of_medians(a, b)
+    assert ratio.significant and ratio.p_value < 0.01 and ratio.band < 0.02
+    assert "A is faster" in ratio.describe("A", "B")
+
+
+def test_the_rank_test_can_veto_a_narrow_interval():
+    # Three processes a side cannot reach p < 0.05 in a two-sided rank test, however clear the steps.
+    a, b = _processes([10.0, 10.0, 10.0], seed=5), _processes([11.0, 11.0, 11.0], seed=6)
+    ratio = stats.ratio_of_medians(a, b)
+    assert ratio.interval_excludes_one and ratio.p_value >= 0.05
+    assert not ratio.significant and "rank test" in ratio.why_not
+
+
+def test_a_configuration_spreading_over_ten_percent_is_unstable():
+    steady = _processes([10.0, 10.2, 9.9, 10.1, 10.0, 9.8, 10.3, 10.1, 9.9])
+    spread = _processes([9.0, 12.0, 9.5, 12.5, 10.0, 13.0, 9.2, 12.2, 10.5])
+    assert not stats.is_unstable(steady) and stats.noise_band(steady) < 0.05
+    assert stats.is_unstable(spread) and stats.noise_band(spread) > stats.UNSTABLE_RIQR
+
+
+def _run(median_ms, repeat):
     return {"framework": "tf", "mode": "function", "batch_size": 128, "width": 1, "ok": True,
-            "noise_check": noise, "result": {"samples_ns": [int(median_ms * 1e6)] * 3}}
+            "repeat": repeat, "noise_check": False, "peak_rss_bytes": 2**28,
+            "result": {"samples_ns": [int(median_ms * 1e6 * f) for f in (0.99, 1.0, 1.01)], "params": 34826,
+                       "first_step_ns": 10**9, "rss_baseline_bytes": 2**27}}
 
 
-def test_noise_check_compares_median_of_medians_on_both_sides():
+def test_repeat_check_splits_each_configuration_into_even_and_odd_rounds():
     from engine.bench import summarize
 
-    regular = [_run(m, False) for m in (10.0, 10.2, 13.0)]  # median 10.2
-    steady = {"runs": regular + [_run(m, True) for m in (9.9, 10.4, 13.4)]}  # median 10.4
-    [check] = summarize.noise_checks(steady)
-    assert check["processes"] == (3, 3) and check["second_ms"] == 10.4 and not check["noisy"]
-    assert check["ranges_ms"] == ((10.0, 13.0), (9.9, 13.4))  # the spread of process medians, each side
-    drifted = {"runs": regular + [_run(m, True) for m in (11.0, 11.5, 9.0)]}  # median 11.0: 7.8 % apart
-    assert summarize.noise_checks(drifted)[0]["noisy"]
+    steady = {"runs": [_run(m, r) for r, m in enumerate([10.0, 10.1, 9.9, 10.0, 10.1, 9.9, 10.0, 10.05, 9.95])]}
+    [check] = summarize.repeat_checks(summarize.train_rows(steady), steady)
+    assert check["processes"] == (5, 4) and not check["disagrees"]
+    # The machine got 30 % slower for the odd rounds only: the configuration disagrees with itself.
+    drifted = {"runs": [_run(10.0 * (1.3 if r % 2 else 1.0), r) for r in range(9)]}
+    assert summarize.repeat_checks(summarize.train_rows(drifted), drifted)[0]["disagrees"]

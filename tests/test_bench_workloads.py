@@ -7,8 +7,9 @@ import importlib
 import numpy as np
 import pytest
 
+from common import tiers
 from engine.bench import flops
-from engine.bench.cases import CASES, MODE_LABELS, TIERS
+from engine.bench.cases import CASES, mode_label, tier_of
 
 
 @pytest.fixture(scope="module")
@@ -40,14 +41,51 @@ def test_same_batch_values_on_both_sides(workloads):
     np.testing.assert_array_equal(y_torch.numpy(), np.asarray(y_tf))
 
 
-@pytest.mark.parametrize("fw,mode", [("torch", "eager"), ("tf", "eager"), ("tf", "function")])
+@pytest.mark.parametrize("fw,mode", [("torch", "eager"), ("tf", "eager"), ("tf", "function"),
+                                     ("torch", "eager-cl"), ("torch", "eager-cl-bf16"), ("tf", "function-bf16")])
 def test_every_mode_trains(workloads, fw, mode):
     w = workloads[fw]
-    model = w.build(1)
-    X, y = w.make_batch(16)
+    model = w.build(1, mode=mode)
+    X, y = w.make_batch(16, mode=mode)
     train_step = w.make_train_step(model, mode)
     losses = [w.sync(train_step(X, y)) for _ in range(4)]
     assert losses[-1] < losses[0]
+
+
+def test_mixed_precision_keeps_fp32_weights_and_an_fp32_loss(workloads):
+    """Rule 9: bf16 compute on both sides, master weights and the loss in fp32 on both sides."""
+    import tensorflow as tf
+    import torch
+
+    w = workloads["torch"]
+    model = w.build(1, mode="eager-cl-bf16")
+    X, y = w.make_batch(8, mode="eager-cl-bf16")
+    loss = w.make_train_step(model, "eager-cl-bf16")(X, y)
+    assert loss.dtype == torch.float32 and all(p.dtype == torch.float32 for p in model.parameters())
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert model(X).dtype == torch.bfloat16  # the forward pass really runs in bf16
+    w = workloads["tf"]
+    model = w.build(1, mode="function-bf16")
+    X, y = w.make_batch(8, mode="function-bf16")
+    loss = w.make_train_step(model, "function-bf16")(X, y)
+    assert loss.dtype == tf.float32 and all(v.dtype == "float32" for v in model.trainable_variables)
+    assert model(X).dtype == tf.bfloat16
+    w.build(1)  # leave the global Keras policy at fp32 for the other tests
+
+
+def test_channels_last_is_the_memory_format_not_a_different_model(workloads):
+    w = workloads["torch"]
+    import torch
+
+    a, b = w.build(1), w.build(1, mode="eager-cl")
+    X, _ = w.make_batch(4)
+    X_cl, _ = w.make_batch(4, mode="eager-cl")
+    # With one input channel NCHW and NHWC are the same bytes; the layout shows in the weights
+    # and in every activation after the first convolution.
+    assert b[3].weight.is_contiguous(memory_format=torch.channels_last)
+    assert not a[3].weight.is_contiguous(memory_format=torch.channels_last)
+    assert b[:4](X_cl).is_contiguous(memory_format=torch.channels_last)
+    torch.testing.assert_close(a(X), b(X_cl), rtol=1e-5, atol=1e-5)  # same weights, same function
 
 
 @pytest.mark.parametrize("module", ["speed.cnn_workload_tf", "speed.input_pipeline_tf"])
@@ -89,8 +127,15 @@ def test_every_case_mode_has_a_label_and_tier_and_exists_in_its_workload():
         for profile in ("quick", "default", "full"):
             for fw, mode, _, _ in case.configs(profile):
                 if case.kind in ("train", "infer", "accuracy"):
-                    assert (fw, mode) in MODE_LABELS and (fw, mode) in TIERS
+                    assert mode_label(fw, mode) and tier_of(fw, mode) in ("out-of-the-box", "tuned")
                     module = importlib.import_module(f"speed.cnn_workload_{fw}")
-                    assert mode in module.MODES
-                    if mode in getattr(module, "LOOP_MODES", ()):  # only the train child times a fit loop
+                    execution = tiers.parse(mode).execution
+                    assert execution in module.MODES, (case.name, fw, mode)
+                    if execution in getattr(module, "LOOP_MODES", ()):  # only the train child times a fit loop
                         assert case.kind == "train", (case.name, mode)
+
+
+def test_out_of_the_box_means_defaults_only():
+    assert tier_of("torch", "eager") == tier_of("tf", "fit") == "out-of-the-box"
+    for fw, mode in (("torch", "eager-cl"), ("torch", "compile"), ("tf", "fit-bf16"), ("tf", "function")):
+        assert tier_of(fw, mode) == "tuned", mode

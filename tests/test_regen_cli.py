@@ -111,7 +111,7 @@ def test_dry_run_lists_jobs_and_writes_nothing(cli, results):
     result = invoke(cli, "run", "headline", "--force", "--profile", "quick", "--dry-run",
                     "--results-dir", str(results))
     assert result.exit_code == 0
-    assert "headline: torch eager b128" in result.output and "(noise check)" in result.output
+    assert "headline: torch eager b128" in result.output and "headline: tf fit b512" in result.output
     assert {p: p.read_bytes() for p in results.rglob("*.json")} == before
 
 

@@ -131,6 +131,71 @@ def memory_bytes() -> int | None:
     return None
 
 
+# CPU flags that give a CPU native bf16 arithmetic (AVX-512 BF16 dot products, AMX tiles).
+BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
+
+
+@functools.lru_cache(maxsize=1)
+def cpu_flags() -> frozenset[str]:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                return frozenset(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return frozenset()
+
+
+@functools.lru_cache(maxsize=1)
+def gpu_compute_capability() -> tuple[int, int] | None:
+    """The first visible NVIDIA GPU's compute capability, from nvidia-smi (None without one)."""
+    smi = shutil.which("nvidia-smi")
+    if not smi or not gpu_names():
+        return None
+    try:
+        out = subprocess.run([smi, "--query-gpu=compute_cap", "--format=csv,noheader"],
+                             capture_output=True, text=True, timeout=20, check=True).stdout.split()
+        major, minor = out[0].split(".")
+        return int(major), int(minor)
+    except (OSError, subprocess.SubprocessError, IndexError, ValueError):
+        return None
+
+
+def capabilities(device: str | None = None, flags: frozenset[str] | None = None,
+                 compute_capability: tuple[int, int] | None = None) -> dict:
+    """Which precisions and execution features the device has, each with the evidence for it.
+
+    A tier that needs a missing feature is left out of the grid, and the page
+    prints the evidence as the reason (rule 9: mixed precision where the hardware has it).
+
+    >>> capabilities("cpu", flags=frozenset({"avx2"}))["bf16"]["available"]
+    False
+    >>> capabilities("cpu", flags=frozenset({"avx512_bf16"}))["bf16"]["evidence"]
+    'CPU flags: avx512_bf16'
+    >>> capabilities("cuda", compute_capability=(8, 0))["tf32"]["available"]
+    True
+    """
+    device = device or detect_device()
+    if device == "cuda":
+        cc = compute_capability or gpu_compute_capability()
+        ampere = bool(cc and cc >= (8, 0))
+        where = f"compute capability {cc[0]}.{cc[1]}" if cc else "compute capability unknown"
+        return {
+            "bf16": {"available": ampere, "evidence": f"GPU {where} (bf16 needs 8.0 or newer)"},
+            "tf32": {"available": ampere, "evidence": f"GPU {where} (TF32 needs 8.0 or newer)"},
+            "cuda_graphs": {"available": True, "evidence": "CUDA device"},
+        }
+    flags = cpu_flags() if flags is None else flags
+    found = [flag for flag in BF16_CPU_FLAGS if flag in flags]
+    return {
+        "bf16": {"available": bool(found),
+                 "evidence": f"CPU flags: {', '.join(found)}" if found else
+                 f"this CPU has none of the bf16 flags {', '.join(BF16_CPU_FLAGS)}"},
+        "tf32": {"available": False, "evidence": "TF32 is an NVIDIA GPU format; this build measured a CPU"},
+        "cuda_graphs": {"available": False, "evidence": "CUDA graphs need an NVIDIA GPU; this build measured a CPU"},
+    }
+
+
 def machine_id(device: str | None = None) -> str:
     """A folder name for results from this class of machine.
 

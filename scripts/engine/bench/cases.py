@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from common import tiers
 from engine import paths
 from engine.bench import flops
 
@@ -21,33 +22,59 @@ PROFILES = ("quick", "default", "full")
 FRAMEWORKS = ("torch", "tf")
 FRAMEWORK_LABELS = {"torch": "PyTorch", "tf": "TensorFlow"}
 
-# Rule 11: every row names its mode and tier.
-MODE_LABELS = {
+# Rule 11: every row names its mode and tier. A mode is "<execution>[-cl][-bf16|-tf32]"
+# (common/tiers.py); its label is built from those parts, so every mode has exactly one.
+EXECUTION_LABELS = {
     ("torch", "eager"): "PyTorch eager",
     ("torch", "compile"): "PyTorch torch.compile",
+    ("torch", "autotune"): "PyTorch torch.compile max-autotune-no-cudagraphs",
+    ("torch", "cudagraphs"): "PyTorch torch.compile reduce-overhead (CUDA graphs)",
     ("tf", "eager"): "TF eager (GradientTape, no tf.function)",
     ("tf", "function"): "TF tf.function",
     ("tf", "xla"): "TF tf.function(jit_compile=True) (XLA)",
     ("tf", "fit"): "Keras fit (compile defaults)",
 }
-TIERS = {
-    ("torch", "eager"): "out-of-the-box",
-    ("torch", "compile"): "tuned",
-    ("tf", "eager"): "out-of-the-box",
-    ("tf", "function"): "tuned",
-    ("tf", "xla"): "tuned",
-    ("tf", "fit"): "out-of-the-box",
+PRECISION_LABELS = {
+    ("torch", "bf16"): "bf16 autocast", ("tf", "bf16"): "mixed_bfloat16",
+    ("torch", "tf32"): "TF32", ("tf", "tf32"): "TF32",
 }
-COMPILED_MODES = {("torch", "compile"), ("tf", "function"), ("tf", "xla"), ("tf", "fit")}
+# Executions a newcomer's first training loop runs; everything else is tuned.
+OUT_OF_THE_BOX = {("torch", "eager"), ("tf", "eager"), ("tf", "fit")}
 
-REPEATS = {"quick": 1, "default": 5, "full": 10}
+
+def mode_label(framework: str, mode: str) -> str:
+    tier = tiers.parse(mode)
+    parts = [EXECUTION_LABELS[(framework, tier.execution)]]
+    if tier.channels_last:
+        parts.append("channels_last")
+    if tier.precision != "fp32":
+        parts.append(PRECISION_LABELS[(framework, tier.precision)])
+    return ", ".join(parts)
+
+
+def tier_of(framework: str, mode: str) -> str:
+    """out-of-the-box: a default loop in fp32 and the default layout; tuned: anything the user opts into."""
+    tier = tiers.parse(mode)
+    default = (framework, tier.execution) in OUT_OF_THE_BOX and not tier.channels_last and tier.precision == "fp32"
+    return "out-of-the-box" if default else "tuned"
+
+
+def is_compiled(framework: str, mode: str) -> bool:
+    return tiers.parse(mode).execution != "eager"
+
+
+def precision_of(mode: str) -> str:
+    return tiers.parse(mode).precision
+
+
+REPEATS = {"quick": 1, "default": 9, "full": 15}  # rule 6: at least 9 processes in the default profile
 TIMEOUT_S = {"quick": 300, "default": 600, "full": 900}
 
 
 @dataclass(frozen=True)
 class Case:
     name: str
-    kind: str  # train | infer | accuracy | ceiling
+    kind: str  # train | infer | accuracy | ceiling | profile | probe
     title: str
     claims: tuple[str, ...]
     workload: str  # module stem in snippets/speed without the _torch/_tf suffix
@@ -55,11 +82,12 @@ class Case:
     grid: dict[str, list[tuple[str, str, int, int]]]
     # profile -> (warmup, steps)
     steps: dict[str, tuple[int, int]]
-    noise_configs: tuple[tuple[str, str, int, int], ...] = ()
     # name -> environment overrides for the timed process (None removes a variable). A case
     # with variants runs each configuration once per variant, back to back, so a comparison
     # between variants sees the same machine at the same moment.
     variants: dict[str, dict[str, str | None]] = field(default_factory=dict)
+    # profile -> processes per configuration, where the case departs from REPEATS (the page says so)
+    repeats: dict[str, int] = field(default_factory=dict)
     extra: dict = field(default_factory=dict)
 
     def module(self, framework: str) -> str:
@@ -68,19 +96,57 @@ class Case:
     def files(self) -> list[Path]:
         return [paths.SNIPPETS_DIR / "speed" / f"{self.workload}_{fw}.py" for fw in FRAMEWORKS]
 
-    def configs(self, profile: str) -> list[tuple[str, str, int, int]]:
-        return list(self.grid[profile])
+    def processes(self, profile: str) -> int:
+        return self.repeats.get(profile, REPEATS[profile])
+
+    def configs(self, profile: str, capabilities: dict | None = None) -> list[tuple[str, str, int, int]]:
+        """The profile's configurations the device can run (a bf16 row needs bf16 hardware)."""
+        if capabilities is None:
+            return list(self.grid[profile])
+        return [c for c in self.grid[profile] if supported(c[1], capabilities)]
+
+    def absent(self, profile: str, capabilities: dict) -> list[tuple[tuple[str, str, int, int], str]]:
+        """Configurations left out on this device, each with the capability check's reason."""
+        return [(c, capabilities[missing]["evidence"]) for c in self.grid[profile]
+                if (missing := missing_capability(c[1], capabilities))]
+
+
+def missing_capability(mode: str, capabilities: dict) -> str | None:
+    """The capability ``mode`` needs that the device lacks (None when it can run)."""
+    if mode == "-":
+        return None
+    tier = tiers.parse(mode)
+    needs = (["cuda_graphs"] if tier.execution == "cudagraphs" else []) + \
+        ([tier.precision] if tier.precision != "fp32" else [])
+    return next((need for need in needs if not capabilities.get(need, {}).get("available")), None)
+
+
+def supported(mode: str, capabilities: dict) -> bool:
+    """Whether the device has what ``mode`` needs; capabilities come from environment.capabilities."""
+    return missing_capability(mode, capabilities) is None
 
 
 def _grid(modes, batches, widths):
     return [(fw, mode, b, w) for w in widths for b in batches for fw, mode in modes]
 
 
-TORCH_MODES = [("torch", "eager"), ("torch", "compile")]
-TF_MODES = [("tf", "eager"), ("tf", "function"), ("tf", "xla"), ("tf", "fit")]
-BEST_MODES = [("torch", "eager"), ("tf", "function"), ("torch", "compile"), ("tf", "fit")]
-ALL_MODES = [("torch", "eager"), ("tf", "eager"), ("torch", "compile"), ("tf", "function"),
-             ("tf", "xla"), ("tf", "fit")]
+# Each framework at its best (rule 11): the tuning each framework's own guides give for a convnet.
+# PyTorch: channels_last and torch.compile (default and max-autotune) on CPUs and GPUs, CUDA graphs
+# on GPUs; TensorFlow: tf.function, XLA and Keras fit. Mixed precision on both where the hardware
+# has it, TF32 as its own row on GPUs. The renderer picks each framework's fastest from these.
+FP32_TIERS = [("torch", "eager"), ("tf", "eager"), ("torch", "eager-cl"), ("tf", "function"),
+              ("torch", "compile"), ("tf", "xla"), ("torch", "compile-cl"), ("tf", "fit"),
+              ("torch", "autotune-cl")]
+BF16_TIERS = [("torch", "eager-cl-bf16"), ("tf", "function-bf16"), ("torch", "compile-cl-bf16"),
+              ("tf", "xla-bf16"), ("tf", "fit-bf16")]
+GPU_TIERS = [("torch", "cudagraphs-cl"), ("torch", "cudagraphs-cl-bf16"), ("torch", "compile-cl-tf32"),
+             ("tf", "function-tf32"), ("tf", "xla-tf32")]
+TUNED_TIERS = FP32_TIERS + BF16_TIERS + GPU_TIERS
+# At the larger batch every tier except PyTorch's NCHW torch.compile, which channels_last
+# supersedes there (both layouts are compared at batch 128, where C03 is asked).
+LARGE_BATCH_TIERS = [t for t in TUNED_TIERS if t != ("torch", "compile")]
+BEST_MODES = [("torch", "eager"), ("tf", "function"), ("torch", "compile-cl"), ("tf", "fit")]
+SWEEP_MODES = [("torch", "eager"), ("tf", "eager"), ("torch", "compile"), ("tf", "function")]
 
 CASES: dict[str, Case] = {}
 
@@ -92,28 +158,30 @@ def _add(case: Case) -> None:
 _add(Case(
     name="ceiling",
     kind="ceiling",
-    title="Machine ceiling: fp32 matmul and copy bandwidth",
+    title="Machine ceiling: matmul and convolution throughput, copy bandwidth",
     claims=("C08", "C19"),
     workload="ceiling",
     grid={p: [("torch", "-", 0, 0), ("tf", "-", 0, 0)] for p in PROFILES},
     steps={"quick": (1, 5), "default": (1, 10), "full": (1, 20)},
+    repeats={"default": 3},  # best-of figures, not medians: three processes per framework
     extra={"matmul_size": {"quick": 1024, "default": 2048, "full": 2048}, "copy_mb": 256},
 ))
 
 _add(Case(
     name="headline",
     kind="train",
-    title="MNIST CNN training step vs batch size",
+    title="MNIST CNN training step: every tier of both frameworks, batch 128 and 512",
     claims=("C03", "C07", "C08", "C16", "C19"),
     workload="cnn_workload",
     grid={
-        "quick": _grid(BEST_MODES, (32, 128, 512), (1,))
-        + [("tf", "eager", 128, 1), ("tf", "xla", 128, 1)],
-        "default": _grid(ALL_MODES, (32, 128, 512), (1,)),
-        "full": _grid(ALL_MODES, (32, 64, 128, 256, 512), (1,)),
+        "quick": _grid(BEST_MODES, (128, 512), (1,))
+        + [("torch", "eager-cl-bf16", 128, 1), ("tf", "function-bf16", 128, 1),
+           ("tf", "eager", 128, 1), ("tf", "xla", 128, 1)],
+        "default": _grid(TUNED_TIERS, (128,), (1,)) + _grid(LARGE_BATCH_TIERS, (512,), (1,)),
+        "full": _grid(TUNED_TIERS, (32, 128, 256, 512), (1,)),
     },
-    steps={"quick": (10, 20), "default": (15, 40), "full": (20, 100)},
-    noise_configs=(("torch", "eager", 128, 1), ("tf", "function", 128, 1)),
+    # Short processes, more of them (rule 6): the warm-up stays at the rule's ten steps.
+    steps={"quick": (10, 15), "default": (10, 20), "full": (20, 60)},
 ))
 
 # The harness serves large blocks from the heap (see timed_env.py); this case runs
@@ -130,12 +198,13 @@ _add(Case(
     workload="cnn_workload",
     grid={
         "quick": [("torch", "eager", 512, 1), ("tf", "function", 512, 1)],
-        "default": _grid([("torch", "eager"), ("tf", "function")], (128, 512), (1,)),
+        "default": _grid([("torch", "eager"), ("tf", "function")], (512,), (1,)),
         "full": _grid([("torch", "eager"), ("tf", "function"), ("torch", "compile"), ("tf", "fit")],
-                      (32, 128, 512), (1,)),
+                      (128, 512), (1,)),
     },
-    steps={"quick": (10, 20), "default": (15, 40), "full": (20, 100)},
+    steps={"quick": (10, 15), "default": (10, 20), "full": (20, 60)},
     variants=ALLOCATOR_VARIANTS,
+    repeats={"default": 5},
 ))
 
 _add(Case(
@@ -145,14 +214,12 @@ _add(Case(
     claims=("C02", "C09", "C16"),
     workload="cnn_workload",
     grid={
-        "quick": _grid([("torch", "eager"), ("tf", "eager"), ("torch", "compile"), ("tf", "function")],
-                       (128,), (1, 4)),
-        "default": _grid([("torch", "eager"), ("tf", "eager"), ("torch", "compile"), ("tf", "function")],
-                         (128,), (1, 2, 4)),
-        "full": _grid([("torch", "eager"), ("tf", "eager"), ("torch", "compile"), ("tf", "function")],
-                      (128,), (1, 2, 4, 8)),
+        "quick": _grid(SWEEP_MODES, (128,), (1, 4)),
+        "default": _grid(SWEEP_MODES, (128,), (1, 4)),
+        "full": _grid(SWEEP_MODES, (128,), (1, 2, 4, 8)),
     },
-    steps={"quick": (10, 15), "default": (15, 25), "full": (20, 60)},
+    steps={"quick": (10, 10), "default": (10, 15), "full": (20, 60)},
+    repeats={"default": 3},  # trend points, not a decisive comparison (the page says so)
 ))
 
 _add(Case(
@@ -169,6 +236,7 @@ _add(Case(
                  ("tf", "function", 1, 1), ("tf", "xla", 1, 1)],
     },
     steps={"quick": (20, 300), "default": (50, 1000), "full": (100, 3000)},
+    repeats={"default": 3},  # a thousand calls per process: latency percentiles, not a ratio test
 ))
 
 _add(Case(
@@ -179,11 +247,12 @@ _add(Case(
     workload="input_pipeline",
     grid={
         "quick": [("torch", "eager", 128, 1), ("tf", "function", 128, 1)],
-        "default": [("torch", "eager", 128, 1), ("tf", "function", 128, 1), ("torch", "compile", 128, 1),
+        "default": [("torch", "eager", 128, 1), ("tf", "function", 128, 1), ("torch", "compile-cl", 128, 1),
                     ("tf", "fit", 128, 1)],
         "full": _grid(BEST_MODES, (32, 128, 512), (1,)),
     },
-    steps={"quick": (10, 20), "default": (15, 40), "full": (20, 100)},
+    steps={"quick": (10, 15), "default": (10, 20), "full": (20, 60)},
+    repeats={"default": 3},  # read beside the headline rows, not decided on its own
 ))
 
 _add(Case(
@@ -199,11 +268,13 @@ _add(Case(
                  ("tf", "xla", 64, 1)],
     },
     steps={p: (0, 0) for p in PROFILES},
+    repeats={"default": 3},
     extra={"target": 0.95, "max_epochs": 40},
 ))
 
 
-def job_spec(case: Case, config: tuple[str, str, int, int], profile: str, threads: int) -> dict:
+def job_spec(case: Case, config: tuple[str, str, int, int], profile: str, threads: int,
+             capabilities: dict | None = None) -> dict:
     framework, mode, batch_size, width = config
     warmup, steps = case.steps[profile]
     spec = {
@@ -215,6 +286,7 @@ def job_spec(case: Case, config: tuple[str, str, int, int], profile: str, thread
     if case.kind == "ceiling":
         spec["matmul_size"] = case.extra["matmul_size"][profile]
         spec["copy_mb"] = case.extra["copy_mb"]
+        spec["bf16"] = bool((capabilities or {}).get("bf16", {}).get("available"))
     if case.kind == "accuracy":
         spec["target"] = case.extra["target"]
         spec["max_epochs"] = case.extra["max_epochs"]

@@ -10,10 +10,13 @@ device sync at every timing boundary, ``perf_counter_ns``, every sample kept.
 from __future__ import annotations
 
 import importlib
+import inspect
 import json
 import os
 import sys
 import time
+
+from common import tiers
 
 _PROCESS_START_NS = time.perf_counter_ns()
 
@@ -54,17 +57,24 @@ def _timed_loop(fn, sync, steps: int) -> list[int]:
     return samples
 
 
+def _with_mode(fn, spec: dict, *args):
+    """Call a workload function, passing the mode to those that take one (layout, precision)."""
+    if "mode" in inspect.signature(fn).parameters:
+        return fn(*args, mode=spec["mode"])
+    return fn(*args)
+
+
 def run_train(spec: dict, work) -> dict:
     t0 = time.perf_counter_ns()
-    model = work.build(spec["width"])
+    model = _with_mode(work.build, spec, spec["width"])
     params = work.count_trainable_params(model)
     if params != spec["expected_params"]:
         raise AssertionError(f"{params} trainable parameters, expected {spec['expected_params']}")
-    X, y = work.make_batch(spec["batch_size"])
+    X, y = _with_mode(work.make_batch, spec, spec["batch_size"])
     out_shape = tuple(work.to_numpy(model(X)).shape)
     if out_shape != (spec["batch_size"], 10):
         raise AssertionError(f"output shape {out_shape}, expected {(spec['batch_size'], 10)}")
-    if spec["mode"] in getattr(work, "LOOP_MODES", ()):
+    if tiers.parse(spec["mode"]).execution in getattr(work, "LOOP_MODES", ()):
         fit = work.make_fit(model, X, y)
         build_ns = time.perf_counter_ns() - t0
         rss_baseline = _rss_bytes()
@@ -128,8 +138,8 @@ def _time_framework_loop(fit, work, warmup: int, steps: int) -> dict:
 
 def run_infer(spec: dict, work) -> dict:
     t0 = time.perf_counter_ns()
-    model = work.build(spec["width"])
-    X, _ = work.make_batch(spec["batch_size"])
+    model = _with_mode(work.build, spec, spec["width"])
+    X, _ = _with_mode(work.make_batch, spec, spec["batch_size"])
     predict = work.make_predict(model, spec["mode"])
     build_ns = time.perf_counter_ns() - t0
     rss_baseline = _rss_bytes()
@@ -156,10 +166,23 @@ def run_accuracy(spec: dict, work) -> dict:
 
 
 def run_ceiling(spec: dict, work) -> dict:
-    return work.measure(matmul_size=spec["matmul_size"], copy_mb=spec["copy_mb"], repeats=spec["steps"])
+    return work.measure(matmul_size=spec["matmul_size"], copy_mb=spec["copy_mb"], repeats=spec["steps"],
+                        bf16=spec.get("bf16", False))
 
 
-KINDS = {"train": run_train, "infer": run_infer, "accuracy": run_accuracy, "ceiling": run_ceiling}
+def run_profile(spec: dict, work) -> dict:
+    """An op-level profile of the step (its own process: a profiler perturbs what it watches)."""
+    return work.profile_steps(mode=spec["mode"], batch_size=spec["batch_size"], width=spec["width"],
+                              warmup=spec["warmup"], steps=spec["steps"], threads=spec["threads"])
+
+
+def run_probe(spec: dict, work) -> dict:
+    """Which library and instruction set the framework's matmul and convolution dispatch to."""
+    return work.dispatch_probe()
+
+
+KINDS = {"train": run_train, "infer": run_infer, "accuracy": run_accuracy, "ceiling": run_ceiling,
+         "profile": run_profile, "probe": run_probe}
 
 
 def main(spec_path: str, out_path: str) -> int:
@@ -168,7 +191,7 @@ def main(spec_path: str, out_path: str) -> int:
     t_import = time.perf_counter_ns()
     work = importlib.import_module(spec["module"])  # imports one framework, only this one
     import_ns = time.perf_counter_ns() - t_import
-    settings = work.configure(spec["threads"]) if hasattr(work, "configure") else {}
+    settings = _with_mode(work.configure, spec, spec["threads"]) if hasattr(work, "configure") else {}
     result = {
         "settings": settings,
         "interpreter_start_to_import_ns": t_import - _PROCESS_START_NS,

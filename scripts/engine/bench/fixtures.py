@@ -8,13 +8,23 @@ from __future__ import annotations
 
 import numpy as np
 
+from common import tiers
 from engine import environment
 from engine.bench import cases as cases_mod
 from engine.bench import flops, harness, store, timed_env
 from engine.bench.cases import CASES
 
-_CENTRES_MS = {("torch", "eager"): 10.0, ("torch", "compile"): 8.0, ("tf", "eager"): 20.0,
-               ("tf", "function"): 9.0, ("tf", "xla"): 7.0, ("tf", "fit"): 12.0}
+_CENTRES_MS = {("torch", "eager"): 10.0, ("torch", "compile"): 8.0, ("torch", "autotune"): 8.5,
+               ("torch", "cudagraphs"): 6.0, ("tf", "eager"): 20.0, ("tf", "function"): 9.0,
+               ("tf", "xla"): 7.0, ("tf", "fit"): 12.0}
+# How a layout or precision moves the fixture's centre (made up, like the centres).
+_CHANNELS_LAST, _BF16 = 0.8, 0.6
+
+
+def centre_ms(fw: str, mode: str) -> float:
+    tier = tiers.parse(mode) if mode != "-" else tiers.Tier("-", False, "fp32")
+    centre = _CENTRES_MS.get((fw, tier.execution), 10.0)
+    return centre * (_CHANNELS_LAST if tier.channels_last else 1.0) * (_BF16 if tier.precision == "bf16" else 1.0)
 
 
 # Under glibc's malloc defaults (the allocator case's first variant) PyTorch eager is
@@ -25,7 +35,7 @@ _DEFAULT_MALLOC_SLOWDOWN = {("torch", "eager"): 1.5}
 def _run(fw, mode, batch, width, repeat, rng, kind, noise=False, slowdown=1.0) -> dict:
     run = {"framework": fw, "mode": mode, "batch_size": batch, "width": width, "repeat": repeat,
            "noise_check": noise, "ok": True, "wall_s": 1.0, "peak_rss_bytes": int((300 + 50 * width**2) * 2**20)}
-    centre = _CENTRES_MS.get((fw, mode), 10.0) * max(batch, 1) / 32 * width * slowdown
+    centre = centre_ms(fw, mode) * max(batch, 1) / 32 * width * slowdown
     samples = [int(x * 1e6) for x in rng.normal(centre, centre * 0.02, size=30).clip(centre * 0.5)]
     if kind == "train":
         run["result"] = {"params": flops.trainable_params(width), "first_step_ns": 10**9,
@@ -39,27 +49,31 @@ def _run(fw, mode, batch, width, repeat, rng, kind, noise=False, slowdown=1.0) -
                          "train_seconds": centre / 2, "dataset": "fixture digits", "batch_size": batch}
     else:
         run["result"] = {"matmul_size": 1024, "matmul_float32_flops": 1.0e11 if fw == "tf" else 0.9e11,
-                         "copy_bytes_per_s": 1.0e10}
+                         "conv_float32_flops": 0.8e11, "matmul_bfloat16_flops": 3.0e11,
+                         "conv_bfloat16_flops": 2.5e11, "copy_bytes_per_s": 1.0e10}
     return run
 
 
-def synthetic_result(case_name: str, machine_id: str | None = None, seed: int = 0, profile: str = "quick") -> dict:
+def synthetic_result(case_name: str, machine_id: str | None = None, seed: int = 0, profile: str = "default",
+                     repeats: int = 4, capabilities: dict | None = None) -> dict:
+    """A result of ``repeats`` processes per configuration of ``profile`` on a CPU with ``capabilities``."""
     case = CASES[case_name]
     rng = np.random.default_rng(seed)
+    capabilities = capabilities or environment.capabilities("cpu", flags=frozenset({"avx512_bf16"}))
     runs = []
-    for config in case.configs(profile):
-        for variant in case.variants or [None]:
-            default_malloc = variant == cases_mod.GLIBC_DEFAULTS
-            run = _run(*config, 0, rng, case.kind,
-                       slowdown=_DEFAULT_MALLOC_SLOWDOWN.get(config[:2], 1.0) if default_malloc else 1.0)
-            runs.append({**run, "variant": variant} if variant else run)
-    runs += [_run(*config, 1, rng, case.kind, noise=True) for config in case.noise_configs]
+    for repeat in range(repeats):
+        for config in case.configs(profile, capabilities):
+            for variant in case.variants or [None]:
+                default_malloc = variant == cases_mod.GLIBC_DEFAULTS
+                run = _run(*config, repeat, rng, case.kind,
+                           slowdown=_DEFAULT_MALLOC_SLOWDOWN.get(config[:2], 1.0) if default_malloc else 1.0)
+                runs.append({**run, "variant": variant} if variant else run)
     manifest = environment.manifest("cpu")
     manifest.update({"machine_id": machine_id or environment.machine_id("cpu"),
                      "timestamp": "2026-01-01T00:00:00+00:00", "versions": store.current_versions(),
                      "threads": {"intra_op": 2, "inter_op": 2, "OMP_NUM_THREADS": 2},
                      "load_average_before": [0.1, 0.1, 0.1], "git_commit": "0" * 40,
-                     "child_env": timed_env.recorded("cpu", 2)})
+                     "child_env": timed_env.recorded("cpu", 2), "capabilities": capabilities})
     if case.variants:
         manifest["child_env_variants"] = harness.recorded_variants("cpu", 2, case.variants)
     return {"schema_version": store.SCHEMA_VERSION, "case": case_name, "title": case.title, "kind": case.kind,

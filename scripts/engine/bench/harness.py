@@ -54,27 +54,28 @@ class Job:
 
 
 def plan(case: Case, profile: str, repeats: int | None = None, frameworks: tuple[str, ...] = cases_mod.FRAMEWORKS,
-         threads: int | None = None) -> list[Job]:
+         threads: int | None = None, capabilities: dict | None = None) -> list[Job]:
+    """Every job of ``case``: one round per repeat, each round every configuration once.
+
+    Rule 6 (docs/method.md#noise): many short processes, spread over the case
+    one per round, so each configuration's processes sample the machine's slow
+    and fast spells alike; odd rounds run in reverse order so no configuration
+    always follows the same neighbour. Configurations the device cannot run
+    (``capabilities``) are left out.
+    """
     threads = threads or environment.usable_cores()
-    repeats = repeats or cases_mod.REPEATS[profile]
-    configs = cases_mod.interleave([c for c in case.configs(profile) if c[0] in frameworks])
-    noise_configs = cases_mod.interleave([c for c in case.noise_configs if c[0] in frameworks])
+    capabilities = capabilities if capabilities is not None else environment.capabilities()
+    repeats = repeats or case.processes(profile)
+    configs = cases_mod.interleave([c for c in case.configs(profile, capabilities) if c[0] in frameworks])
     jobs = []
     for r in range(repeats):
         # Variants of one configuration run back to back; which goes first alternates by round.
         variants = list(case.variants) or [None]
         if r % 2:
             variants.reverse()
-        regular = [Job(case, c, r, False, cases_mod.job_spec(case, c, profile, threads), v)
-                   for c in configs for v in variants]
-        # Rule 6: the same configuration measured a second time, the same way as the table's
-        # figure: as many processes, spread over the whole case one per round (here mid-round),
-        # so both figures sample the machine's slow and fast spells alike and the check asks
-        # whether the published figure repeats, not whether one minute resembles another.
-        again = [Job(case, c, repeats + r, True, cases_mod.job_spec(case, c, profile, threads))
-                 for c in noise_configs]
-        middle = len(regular) // 2
-        jobs += regular[:middle] + again + regular[middle:]
+        ordered = configs[::-1] if r % 2 else configs
+        jobs += [Job(case, c, r, False, cases_mod.job_spec(case, c, profile, threads, capabilities), v)
+                 for c in ordered for v in variants]
     return jobs
 
 
@@ -203,9 +204,10 @@ def run_case(case: Case, profile: str, device: str, repeats: int | None = None,
     path = store.result_path(case.name, machine_id, root)
     previous = store.load(path) if path.exists() else None
     threads = environment.usable_cores()
+    capabilities = environment.capabilities(device)
     load_before = os.getloadavg()
     runs = []
-    for job in plan(case, profile, repeats, frameworks, threads):
+    for job in plan(case, profile, repeats, frameworks, threads, capabilities):
         record = run_job(job, device, cases_mod.TIMEOUT_S[profile])
         runs.append(record)
         if on_job:
@@ -221,6 +223,8 @@ def run_case(case: Case, profile: str, device: str, repeats: int | None = None,
         "git_commit": environment.git_commit(),
         "timestamp": _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat(),
         "versions": store.current_versions(),
+        # What the device can run, with evidence: the page explains absent tiers from it.
+        "capabilities": capabilities,
         # Other work on the machine skews timings; recorded so the page can warn.
         "load_average_before": [round(x, 2) for x in load_before],
         "load_average_after": [round(x, 2) for x in os.getloadavg()],

@@ -1,9 +1,12 @@
-"""Summary statistics for timing samples: median, IQR, and a ratio of medians with a CI.
+"""Summary statistics for timing samples: medians, spreads, and the comparison rule.
 
-Rule 5 of BENCHMARKING.md: keep every sample, summarize each process by its
-median and IQR, combine processes by the median of their medians, and compare
-two configurations as a ratio of medians with a bootstrap confidence interval.
-An interval that contains 1.0 means "no significant difference".
+The rules are the site's own, on docs/method.md: keep every sample, summarize
+each process by its median, combine processes by the median of their medians
+(#timing), and compare two configurations by the rule of #noise: a ratio of
+medians with a bootstrap confidence interval, a rank test over the process
+medians, and the configurations' own noise band. A difference is reported only
+when all three agree; a configuration whose process medians spread more than
+10 % (relative IQR) is marked unstable.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ import numpy as np
 
 BOOTSTRAP_RESAMPLES = 2000
 CONFIDENCE = 0.95
-NOISE_THRESHOLD = 0.05  # rule 6: more than 5 % between two runs of one config is noisy
+SIGNIFICANCE = 0.05  # the rank test's two-sided level (docs/method.md#noise)
+UNSTABLE_RIQR = 0.10  # process medians spreading more than this (relative IQR) mark a row unstable
 
 
 def median(samples: Sequence[float]) -> float:
@@ -34,6 +38,42 @@ def percentile(samples: Sequence[float], q: float) -> float:
 
 def median_of_medians(runs: Sequence[Sequence[float]]) -> float:
     return float(np.median([median(run) for run in runs]))
+
+
+def process_medians(runs: Sequence[Sequence[float]]) -> list[float]:
+    return [median(run) for run in runs]
+
+
+def relative_iqr(values: Sequence[float]) -> float:
+    """Interquartile range over the median: how far one process's figure strays from another's.
+
+    >>> relative_iqr([10.0, 10.0, 10.0])
+    0.0
+    >>> round(relative_iqr([9.0, 10.0, 11.0]), 2)
+    0.1
+    """
+    if len(values) < 2:
+        return 0.0
+    q1, q3 = iqr(values)
+    return (q3 - q1) / median(values)
+
+
+def noise_band(runs: Sequence[Sequence[float]]) -> float:
+    """A configuration's noise band: the relative IQR of its process medians (0 with under 3)."""
+    return relative_iqr(process_medians(runs)) if len(runs) >= 3 else 0.0
+
+
+def is_unstable(runs: Sequence[Sequence[float]]) -> bool:
+    return noise_band(runs) > UNSTABLE_RIQR
+
+
+def rank_test_p(a: Sequence[float], b: Sequence[float]) -> float | None:
+    """Two-sided Mann-Whitney U p-value over process medians; None with fewer than 2 on a side."""
+    if len(a) < 2 or len(b) < 2:
+        return None
+    from scipy.stats import mannwhitneyu  # scipy comes with scikit-learn; imported only when used
+
+    return float(mannwhitneyu(a, b, alternative="two-sided").pvalue)
 
 
 def _bootstrap_medians(runs: Sequence[Sequence[float]], rng: np.random.Generator) -> np.ndarray:
@@ -55,21 +95,49 @@ def _bootstrap_medians(runs: Sequence[Sequence[float]], rng: np.random.Generator
 
 @dataclass(frozen=True)
 class Ratio:
-    """``a / b`` as a ratio of medians; below 1.0 means ``a`` took less time."""
+    """``a / b`` as a ratio of medians; below 1.0 means ``a`` took less time.
+
+    ``significant`` applies the rule of docs/method.md#noise: the bootstrap
+    interval excludes 1.0, the rank test over process medians agrees (where
+    both sides have at least two processes), and the difference is larger
+    than the wider of the two configurations' noise bands.
+    """
 
     ratio: float
     low: float
     high: float
+    p_value: float | None = None
+    band: float = 0.0
+
+    @property
+    def interval_excludes_one(self) -> bool:
+        return not (self.low <= 1.0 <= self.high)
+
+    @property
+    def beyond_noise(self) -> bool:
+        return abs(self.ratio - 1.0) > self.band
 
     @property
     def significant(self) -> bool:
-        return not (self.low <= 1.0 <= self.high)
+        rank_ok = self.p_value is None or self.p_value < SIGNIFICANCE
+        return self.interval_excludes_one and rank_ok and self.beyond_noise
+
+    @property
+    def why_not(self) -> str:
+        """Which part of the rule a non-significant difference failed."""
+        if not self.interval_excludes_one:
+            return "the interval includes 1.0"
+        if self.p_value is not None and self.p_value >= SIGNIFICANCE:
+            return f"rank test p = {self.p_value:.2f}"
+        if not self.beyond_noise:
+            return f"within the {100 * self.band:.1f} % noise band"
+        return ""
 
     def describe(self, name_a: str, name_b: str) -> str:
         interval = f"95% CI {self.low:.2f}–{self.high:.2f}"
         if not self.significant:
             return (f"no significant difference ({name_a} takes {self.ratio:.2f}x the time of {name_b}, "
-                    f"{interval}, which includes 1.0)")
+                    f"{interval}; {self.why_not})")
         faster = name_a if self.ratio < 1.0 else name_b
         return f"{name_a} takes {self.ratio:.2f}x the time of {name_b} ({interval}): {faster} is faster"
 
@@ -77,7 +145,7 @@ class Ratio:
 def ratio_of_medians(
     runs_a: Sequence[Sequence[float]], runs_b: Sequence[Sequence[float]], seed: int = 0
 ) -> Ratio:
-    """Ratio of medians of medians with a percentile-bootstrap confidence interval.
+    """Ratio of medians of medians with a percentile-bootstrap CI, rank test and noise band.
 
     The seed is fixed so that the same results always render the same bytes.
     """
@@ -87,12 +155,10 @@ def ratio_of_medians(
     boot = _bootstrap_medians(runs_a, rng) / _bootstrap_medians(runs_b, rng)
     alpha = (1.0 - CONFIDENCE) / 2
     low, high = np.quantile(boot, [alpha, 1.0 - alpha])
-    return Ratio(median_of_medians(runs_a) / median_of_medians(runs_b), float(low), float(high))
+    return Ratio(median_of_medians(runs_a) / median_of_medians(runs_b), float(low), float(high),
+                 p_value=rank_test_p(process_medians(runs_a), process_medians(runs_b)),
+                 band=max(noise_band(runs_a), noise_band(runs_b)))
 
 
 def relative_difference(a: float, b: float) -> float:
     return abs(a - b) / min(a, b)
-
-
-def is_noisy(first_median: float, second_median: float, threshold: float = NOISE_THRESHOLD) -> bool:
-    return relative_difference(first_median, second_median) > threshold

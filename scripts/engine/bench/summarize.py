@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from engine.bench import flops, stats
-from engine.bench.cases import COMPILED_MODES, MODE_LABELS, TIERS
+from engine.bench.cases import is_compiled, mode_label, precision_of, tier_of
 
 
 def _key(run: dict) -> tuple:
@@ -26,8 +26,26 @@ def _ms(samples_ns) -> list[float]:
     return [s / 1e6 for s in samples_ns]
 
 
-def peak_flops(ceiling: dict | None) -> float | None:
-    values = [r["result"]["matmul_float32_flops"] for r in ok_runs(ceiling)]
+CEILING_DTYPES = {"fp32": "float32", "bf16": "bfloat16", "tf32": "tf32"}
+
+
+def ceilings(ceiling: dict | None, precision: str = "fp32", framework: str | None = None) -> dict[str, float]:
+    """Best-of throughput per kernel ("matmul", "conv") at ``precision``, over one framework or both."""
+    dtype = CEILING_DTYPES[precision]
+    best: dict[str, float] = {}
+    for run in ok_runs(ceiling):
+        if framework and run["framework"] != framework:
+            continue
+        for kernel in ("matmul", "conv"):
+            value = run["result"].get(f"{kernel}_{dtype}_flops")
+            if value:
+                best[kernel] = max(best.get(kernel, 0.0), value)
+    return best
+
+
+def peak_flops(ceiling: dict | None, precision: str = "fp32", framework: str | None = None) -> float | None:
+    """The highest measured rate a training row at ``precision`` could reach: best kernel, best framework."""
+    values = ceilings(ceiling, precision, framework).values()
     return max(values) if values else None
 
 
@@ -47,21 +65,26 @@ class TrainRow:
     peak_rss_mib: float | None
     rss_growth_mib: float | None
     params: int
-    peak: float | None
+    peak: float | None  # the machine's best measured rate at this row's precision (either framework)
     carried_over: bool
     foreign_cores: float | None = None  # CPU other work used while this row ran (worst process)
+    own_peak: float | None = None  # this framework's own best measured rate at this precision
 
     @property
     def label(self) -> str:
-        return MODE_LABELS[(self.framework, self.mode)]
+        return mode_label(self.framework, self.mode)
 
     @property
     def tier(self) -> str:
-        return TIERS[(self.framework, self.mode)]
+        return tier_of(self.framework, self.mode)
 
     @property
     def compiled(self) -> bool:
-        return (self.framework, self.mode) in COMPILED_MODES
+        return is_compiled(self.framework, self.mode)
+
+    @property
+    def precision(self) -> str:
+        return precision_of(self.mode)
 
     @property
     def median_ms(self) -> float:
@@ -70,6 +93,24 @@ class TrainRow:
     @property
     def iqr_ms(self) -> tuple[float, float]:
         return stats.iqr([s for run in self.runs for s in run])
+
+    @property
+    def process_medians_ms(self) -> list[float]:
+        return stats.process_medians(self.runs)
+
+    @property
+    def noise_band(self) -> float:
+        """Relative IQR of the process medians (docs/method.md#noise)."""
+        return stats.noise_band(self.runs)
+
+    @property
+    def unstable(self) -> bool:
+        return stats.is_unstable(self.runs)
+
+    @property
+    def compile_s(self) -> float:
+        """What the first step cost beyond a warm one: tracing, compilation, first allocations."""
+        return max(0.0, self.first_step_s - self.median_ms / 1e3)
 
     @property
     def samples_per_s(self) -> float:
@@ -84,6 +125,10 @@ class TrainRow:
         return self.flops_per_s / self.peak if self.peak else None
 
     @property
+    def fraction_of_own_peak(self) -> float | None:
+        return self.flops_per_s / self.own_peak if self.own_peak else None
+
+    @property
     def n_samples(self) -> int:
         return sum(len(run) for run in self.runs)
 
@@ -95,7 +140,6 @@ def train_rows(result: dict | None, ceiling: dict | None = None, variant: str | 
         if run.get("variant") != variant:
             continue
         groups.setdefault(_key(run), []).append(run)
-    peak = peak_flops(ceiling)
     rows = []
     for key in sorted(groups, key=lambda k: (k[3], k[2], k[0] != "torch", k[1])):
         runs = groups[key]
@@ -108,10 +152,11 @@ def train_rows(result: dict | None, ceiling: dict | None = None, variant: str | 
             first_step_s=stats.median([r["result"]["first_step_ns"] / 1e9 for r in runs]),
             peak_rss_mib=stats.median(rss) / 2**20 if rss else None,
             rss_growth_mib=stats.median(growth) / 2**20 if growth else None,
-            params=runs[0]["result"]["params"], peak=peak,
+            params=runs[0]["result"]["params"], peak=peak_flops(ceiling, precision_of(key[1])),
             carried_over=any(r.get("carried_over") for r in runs),
             foreign_cores=max((r["foreign_cores"] for r in runs if r.get("foreign_cores") is not None),
                               default=None),
+            own_peak=peak_flops(ceiling, precision_of(key[1]), key[0]),
         ))
     return rows
 
@@ -135,26 +180,28 @@ def compare(a: TrainRow, b: TrainRow) -> stats.Ratio:
     return stats.ratio_of_medians(a.runs, b.runs)
 
 
-def noise_checks(result: dict | None) -> list[dict]:
-    """Rule 6: the regular runs of a configuration against its second measurement in the same regen.
+def repeat_checks(rows: list[TrainRow], result: dict | None) -> list[dict]:
+    """Repeat vs repeat (docs/method.md#noise): each configuration's even rounds against its odd ones.
 
-    Each side is summarized the way the table summarizes it (median of the
-    per-process medians), so the check asks whether the published figure repeats.
+    Both halves are the same configuration, spread over the same case, so the
+    comparison rule should find no difference; a configuration where it does
+    is reported, because then the rule would also "find" differences between
+    rows that are really the same.
     """
-    regular: dict[tuple, list[float]] = {}
-    again: dict[tuple, list[float]] = {}
-    for run in ok_runs(result, include_noise=True):
-        side = again if run.get("noise_check") else regular
-        side.setdefault(_key(run), []).append(stats.median(run["result"]["samples_ns"]))
+    by_round: dict[tuple, dict[int, list[float]]] = {}
+    for run in ok_runs(result):
+        key = (run["framework"], run["mode"], run["batch_size"], run["width"], run.get("variant"))
+        by_round.setdefault(key, {})[run["repeat"]] = _ms(run["result"]["samples_ns"])
     checks = []
-    for key in sorted(set(regular) & set(again), key=lambda k: (k[0] != "torch", k)):
-        first, second = stats.median(regular[key]) / 1e6, stats.median(again[key]) / 1e6
-        checks.append({"framework": key[0], "mode": key[1], "batch_size": key[2],
-                       "first_ms": first, "second_ms": second, "processes": (len(regular[key]), len(again[key])),
-                       # The per-process spread says whether the gap is a few odd processes or all of them.
-                       "ranges_ms": tuple((min(side[key]) / 1e6, max(side[key]) / 1e6) for side in (regular, again)),
-                       "difference": stats.relative_difference(first, second),
-                       "noisy": stats.is_noisy(first, second)})
+    for row in rows:
+        rounds = by_round.get((row.framework, row.mode, row.batch_size, row.width, None), {})
+        even = [samples for r, samples in sorted(rounds.items()) if r % 2 == 0]
+        odd = [samples for r, samples in sorted(rounds.items()) if r % 2 == 1]
+        if len(even) < 2 or len(odd) < 2:
+            continue
+        ratio = stats.ratio_of_medians(even, odd)
+        checks.append({"row": row, "ratio": ratio, "processes": (len(even), len(odd)),
+                       "disagrees": ratio.significant})
     return checks
 
 
@@ -172,7 +219,7 @@ def infer_rows(result: dict | None) -> list[dict]:
         key = (key[0], key[1])
         pooled = [s / 1e6 for r in runs for s in r["result"]["samples_ns"]]
         rows.append({
-            "framework": key[0], "mode": key[1], "label": INFER_LABELS.get(key, MODE_LABELS[key]),
+            "framework": key[0], "mode": key[1], "label": INFER_LABELS.get(key, mode_label(*key)),
             "import_s": stats.median([r["result"]["import_ns"] / 1e9 for r in runs]),
             "build_s": stats.median([r["result"]["build_ns"] / 1e9 for r in runs]),
             "first_call_ms": stats.median([r["result"]["first_call_ns"] / 1e6 for r in runs]),
@@ -191,7 +238,7 @@ def accuracy_rows(result: dict | None) -> list[dict]:
     for key in sorted(groups, key=lambda k: (k[0] != "torch", k[1])):
         res = [r["result"] for r in groups[key]]
         rows.append({
-            "framework": key[0], "mode": key[1], "label": MODE_LABELS[(key[0], key[1])],
+            "framework": key[0], "mode": key[1], "label": mode_label(key[0], key[1]),
             "reached": all(r["reached"] for r in res), "target": res[0]["target"],
             "test_accuracy": stats.median([r["test_accuracy"] for r in res]),
             "epochs": stats.median([r["epochs"] for r in res]),
@@ -204,10 +251,25 @@ def accuracy_rows(result: dict | None) -> list[dict]:
 
 
 def ceiling_rows(result: dict | None) -> list[dict]:
+    """One row per framework: the best of its processes for every figure (they are best-of figures)."""
     rows = []
-    for run in ok_runs(result):
-        res = run["result"]
-        rows.append({"framework": run["framework"], "matmul_size": res["matmul_size"],
-                     "fp32": res["matmul_float32_flops"], "copy": res["copy_bytes_per_s"],
-                     "bf16": res.get("matmul_bfloat16_flops"), "tf32": res.get("matmul_tf32_flops")})
+    for framework in ("torch", "tf"):
+        runs = [run["result"] for run in ok_runs(result) if run["framework"] == framework]
+        if not runs:
+            continue
+
+        def best(key, runs=runs):
+            values = [r[key] for r in runs if r.get(key)]
+            return max(values) if values else None
+
+        layouts: dict[str, dict[str, float]] = {}
+        for r in runs:
+            for dtype in ("float32", "bfloat16"):
+                for layout, value in r.get(f"conv_{dtype}_by_layout", {}).items():
+                    layouts.setdefault(dtype, {})[layout] = max(layouts.get(dtype, {}).get(layout, 0.0), value)
+        rows.append({"framework": framework, "matmul_size": runs[0]["matmul_size"],
+                     "fp32": best("matmul_float32_flops"), "copy": best("copy_bytes_per_s"),
+                     "bf16": best("matmul_bfloat16_flops"), "tf32": best("matmul_tf32_flops"),
+                     "conv_fp32": best("conv_float32_flops"), "conv_bf16": best("conv_bfloat16_flops"),
+                     "conv_layouts": layouts, "processes": len(runs)})
     return rows
