@@ -337,3 +337,11 @@ def test_home_links_every_section():
     }
     assert sections <= linked, f"Home does not link {sorted(sections - linked)}"
     assert "docs/generated/build_info.md" in INCLUDE_RE.findall(text)
+
+
+def test_gpu_claims_are_never_labelled_measured_in_the_ledger(ledger_text):
+    """C07, C08 and C19 are about GPUs: CPU results alone must not make them "Measured"."""
+    rows = ledger_rows(ledger_text)
+    for cid in ("C07", "C08", "C19"):
+        status = rows[cid].rsplit("|", 2)[-2]
+        assert "Measured" not in status and "GPU claim" in status, (cid, status)
