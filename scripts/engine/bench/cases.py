@@ -273,6 +273,38 @@ _add(Case(
 ))
 
 
+# Where the time goes (docs/method.md#profile): one profiled process per tier at batch 128, in
+# processes of their own because a profiler slows down what it watches. Every CPU tier is
+# profiled, so whichever row the renderer finds fastest has its profile beside it.
+_add(Case(
+    name="op_profile",
+    kind="profile",
+    title="Op-level profile of one training step, each framework's own profiler",
+    claims=("C07", "C08"),
+    workload="op_profile",
+    grid={
+        "quick": [("torch", "eager", 128, 1), ("tf", "fit", 128, 1), ("torch", "compile-cl", 128, 1),
+                  ("tf", "function", 128, 1)],
+        "default": _grid(FP32_TIERS + BF16_TIERS, (128,), (1,)),
+        "full": _grid(TUNED_TIERS, (128,), (1,)),
+    },
+    steps={"quick": (10, 5), "default": (10, 10), "full": (10, 20)},
+    repeats={"quick": 1, "default": 1, "full": 1},  # a breakdown, not a timing: one process per tier
+))
+
+# Which library and instruction set each framework's kernels dispatch to: evidence for the ceilings.
+_add(Case(
+    name="dispatch",
+    kind="probe",
+    title="Kernel dispatch: the library and instruction set behind each framework's matmul and convolution",
+    claims=("C08",),
+    workload="op_profile",
+    grid={p: [("torch", "-", 0, 0), ("tf", "-", 0, 0)] for p in PROFILES},
+    steps={p: (0, 0) for p in PROFILES},
+    repeats={"quick": 1, "default": 1, "full": 1},
+))
+
+
 def job_spec(case: Case, config: tuple[str, str, int, int], profile: str, threads: int,
              capabilities: dict | None = None) -> dict:
     framework, mode, batch_size, width = config

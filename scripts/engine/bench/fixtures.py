@@ -44,6 +44,12 @@ def _run(fw, mode, batch, width, repeat, rng, kind, noise=False, slowdown=1.0) -
     elif kind == "infer":
         run["result"] = {"params": flops.trainable_params(1), "import_ns": 10**9, "build_ns": 10**8,
                          "first_call_ns": 10**7, "samples_ns": samples}
+    elif kind == "profile":
+        run["result"] = _recorded_profile(fw, mode, batch)
+    elif kind == "probe":
+        run["result"] = {"framework": fw, "raw": ["fixture line"],
+                         "matmul_fp32": {"library": "MKL" if fw == "torch" else "oneDNN", "primitive": "gemm",
+                                         "isa": "AVX-512"}}
     elif kind == "accuracy":
         run["result"] = {"reached": True, "target": 0.95, "test_accuracy": 0.96, "steps": 200, "epochs": 9,
                          "train_seconds": centre / 2, "dataset": "fixture digits", "batch_size": batch}
@@ -54,6 +60,18 @@ def _run(fw, mode, batch, width, repeat, rng, kind, noise=False, slowdown=1.0) -
     return run
 
 
+def _recorded_profile(fw: str, mode: str, batch: int) -> dict:
+    """A profile shaped like the real ones: conv, optimizer and loss ops whose times follow the centre."""
+    centre = centre_ms(fw, mode) * batch / 32 * 1e6
+    names = {"torch": ("aten::mkldnn_convolution", "aten::convolution_backward", "aten::_foreach_add_",
+                       "aten::relu"),
+             "tf": ("_MklNativeFusedConv2D", "Conv2DBackpropFilter", "ResourceApplyAdam", "Relu")}[fw]
+    shares = (0.3, 0.4, 0.1, 0.1)
+    return {"framework": fw, "mode": mode, "batch_size": batch, "steps": 5, "wall_ns": int(5 * centre),
+            "ops": [{"name": n, "scope": "", "self_ns": int(5 * centre * s), "count": 5}
+                    for n, s in zip(names, shares, strict=True)]}
+
+
 def synthetic_result(case_name: str, machine_id: str | None = None, seed: int = 0, profile: str = "default",
                      repeats: int = 4, capabilities: dict | None = None) -> dict:
     """A result of ``repeats`` processes per configuration of ``profile`` on a CPU with ``capabilities``."""
@@ -61,7 +79,7 @@ def synthetic_result(case_name: str, machine_id: str | None = None, seed: int = 
     rng = np.random.default_rng(seed)
     capabilities = capabilities or environment.capabilities("cpu", flags=frozenset({"avx512_bf16"}))
     runs = []
-    for repeat in range(repeats):
+    for repeat in range(1 if case.kind in ("profile", "probe") else repeats):  # as the cases run them
         for config in case.configs(profile, capabilities):
             for variant in case.variants or [None]:
                 default_malloc = variant == cases_mod.GLIBC_DEFAULTS

@@ -353,6 +353,95 @@ def ceiling_md(result) -> str:
     return text
 
 
+def _profile_selection(profiles: list[dict], headline: dict | None) -> list[tuple[str, dict]]:
+    """The profiles the chart shows: each framework's fastest fp32 and bf16 tier at batch 128 and the
+    out-of-the-box setups, as the headline measured them (so the chart explains the comparison table)."""
+    rows = S.train_rows(headline)
+    wanted = []
+    for batch, precision, a, b in best_pairs(rows):
+        if batch == 128:
+            wanted += [(f"fastest {PRECISION_NAMES[precision]}", a), (f"fastest {PRECISION_NAMES[precision]}", b)]
+    wanted += [("out of the box", r) for r in S.find(rows, batch_size=128, mode="eager", framework="torch")]
+    wanted += [("out of the box", r) for r in S.find(rows, batch_size=128, mode="fit", framework="tf")]
+    chosen, seen = [], set()
+    for why, row in wanted:
+        match = next((p for p in profiles if (p["framework"], p["mode"]) == (row.framework, row.mode)), None)
+        if match and (row.framework, row.mode) not in seen:
+            seen.add((row.framework, row.mode))
+            chosen.append((why, match))
+    return chosen
+
+
+def profile_md(result, headline) -> str:
+    profiles = S.profile_rows(result)
+    if not profiles:
+        return NOT_MEASURED + "\n"
+    from engine.bench.op_buckets import BUCKETS
+
+    chosen = {(p["framework"], p["mode"]): why for why, p in _profile_selection(profiles, headline)}
+    body = table(["Tier", "Batch", "Profiled ms per step", *[f"{b} ms" for b in BUCKETS], "Ops no rule knows"],
+                 [[p["label"] + (f" (*{chosen[(p['framework'], p['mode'])]}*)" if (p["framework"], p["mode"]) in chosen
+                                 else ""), str(p["batch_size"]), _f(p["wall_ns_per_step"] / 1e6, 2),
+                   *[_f(p["buckets_ns_per_step"][b] / 1e6, 2) for b in BUCKETS], str(len(p["unmapped"]))]
+                  for p in profiles])
+    notes = [f"- One profiled process per tier, {profiles[0]['steps']} steps after warm-up; a profiler slows "
+             "what it watches, so compare the shares, not these step times, with the tables above."]
+    over = [p for p in profiles if p["ops_exceed_wall"]]
+    if over:
+        notes.append(f"- {len(over)} profile(s) have op times adding up to more than the wall time (ops on "
+                     "parallel threads); their overhead is shown as 0: " + "; ".join(p["label"] for p in over) + ".")
+    unmapped = sorted({name for p in profiles for name in p["unmapped"]})
+    if unmapped:
+        notes.append("- Ops no bucket rule knows (counted under data/other): "
+                     + ", ".join(f"`{n}`" for n in unmapped[:12]) + (" …" if len(unmapped) > 12 else "") + ".")
+    return body + "\n" + "\n".join(notes) + "\n"
+
+
+_BUCKET_COLORS = ("#4c72b0", "#8172b3", "#64b5cd", "#55a868", "#ccb974", "#dd8452", "#937860", "#c44e52")
+
+
+def chart_profile(chosen: list[tuple[str, dict]], caption: str) -> bytes:
+    from engine.bench.op_buckets import BUCKETS
+
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 0.5 + 0.45 * len(chosen)))
+    labels = [f"{p['label']}\n({why})" for why, p in chosen]
+    left = [0.0] * len(chosen)
+    for bucket, color in zip(BUCKETS, _BUCKET_COLORS, strict=True):
+        widths = [p["buckets_ns_per_step"][bucket] / 1e6 for _, p in chosen]
+        ax.barh(labels, widths, left=left, color=color, label=bucket)
+        left = [a + b for a, b in zip(left, widths, strict=True)]
+    ax.invert_yaxis()
+    ax.set_xlabel("ms per training step under the profiler")
+    ax.tick_params(axis="y", labelsize=7)
+    ax.legend(fontsize=7, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.12 - 0.6 / len(chosen)))
+    ax.set_title(caption, fontsize=8)
+    data = _svg(fig)
+    plt.close(fig)
+    return data
+
+
+def dispatch_md(result) -> str:
+    probes = S.dispatch_rows(result)
+    if not probes:
+        return NOT_MEASURED + "\n"
+    rows, facts, raw = [], [], []
+    for fw, probe in sorted(probes.items(), key=lambda item: item[0] != "torch"):
+        for case, call in probe.items():
+            if isinstance(call, dict) and "library" in call:
+                rows.append([FRAMEWORK_LABELS[fw], f"`{case}`", call["library"], f"`{call.get('impl') or '–'}`",
+                             call.get("isa", "not logged") + (" (from the library's banner)" if call.get("isa_from") else "")])
+        facts += [f"{FRAMEWORK_LABELS[fw]}: {key} = `{value}`" for key, value in sorted(probe.items())
+                  if isinstance(value, str) and key not in ("framework", "glibc_tunables", "onednn_opts_env") and value]
+        raw += [f"{fw}: {line}" for line in probe.get("raw", [])]
+    text = table(["Framework", "Operation", "Library", "Implementation", "Instruction set"], rows)
+    text += "\n" + "\n".join(f"- {fact}" for fact in facts) + "\n"
+    if raw:
+        text += "\n??? note \"The log lines these rows come from\"\n\n    ```text\n" + "".join(
+            f"    {line[:300]}\n" for line in raw) + "    ```\n"
+    return text
+
+
 # ---------------------------------------------------------------- prose: summary and verdicts
 def _hw_phrase(result) -> str:
     m = result["manifest"]
@@ -693,6 +782,8 @@ def render_all(root: Path | None = None, target: Path | None = None) -> list[Pat
     fragment("size_sweep.md", "size_sweep", lambda r: size_md(r, res.get("ceiling")))
     fragment("input_pipeline.md", "input_pipeline", lambda r: headline_md(r, res.get("ceiling")))
     fragment("inference.md", "inference", inference_md)
+    fragment("op_profile.md", "op_profile", lambda r: profile_md(r, res.get("headline")))
+    fragment("dispatch.md", "dispatch", dispatch_md)
     fragment("time_to_accuracy.md", "time_to_accuracy", accuracy_md)
 
     for case_name, chart, fn in (
@@ -708,6 +799,9 @@ def render_all(root: Path | None = None, target: Path | None = None) -> list[Pat
         else:
             files[chart] = chart_placeholder(CASES[case_name].title)
 
+    chosen = _profile_selection(S.profile_rows(res.get("op_profile")), res.get("headline"))
+    files["op_profile.svg"] = (chart_profile(chosen, f"{CASES['op_profile'].title}\n{_hw_phrase(res['op_profile'])}")
+                               if chosen else chart_placeholder(CASES["op_profile"].title))
     files["summary.md"] = BANNER + summary_md(res, all_results)
     verdicts = {
         "c02": lambda: verdict_c02(res), "c03": lambda: verdict_c03(res),

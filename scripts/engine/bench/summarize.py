@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine.bench import flops, stats
+from engine.bench import flops, op_buckets, stats
 from engine.bench.cases import is_compiled, mode_label, precision_of, tier_of
 
 
@@ -273,3 +273,18 @@ def ceiling_rows(result: dict | None) -> list[dict]:
                      "conv_fp32": best("conv_float32_flops"), "conv_bf16": best("conv_bfloat16_flops"),
                      "conv_layouts": layouts, "processes": len(runs)})
     return rows
+
+
+def profile_rows(result: dict | None) -> list[dict]:
+    """Each profiled tier reduced to the shared buckets (docs/method.md#profile), per step."""
+    rows = []
+    for run in ok_runs(result):
+        reduced = op_buckets.reduce(run["result"])
+        rows.append({**reduced, "framework": run["framework"], "mode": run["mode"],
+                     "label": mode_label(run["framework"], run["mode"]), "precision": precision_of(run["mode"])})
+    return sorted(rows, key=lambda r: (r["framework"] != "torch", r["precision"], r["mode"]))
+
+
+def dispatch_rows(result: dict | None) -> dict[str, dict]:
+    """The dispatch probe of each framework: {framework: facts}."""
+    return {run["framework"]: run["result"] for run in ok_runs(result)}
