@@ -160,10 +160,8 @@ def run(case_names, exclude, framework, device, profile, repeats, force, allow_d
                 downgrades.append(f"{name} ({downgrade})")
         else:
             click.echo(f"{name}: fresh, skipped (use --force to rerun)")
-    if downgrades:
-        raise InputError(f"refusing to replace stronger results with {profile}-profile ones: "
-                         f"{'; '.join(downgrades)}; pass --allow-downgrade, a stronger --profile, or --exclude "
-                         "those cases (nothing was run)")
+    refusal = (f"refusing to replace stronger results with {profile}-profile ones: {'; '.join(downgrades)}; "
+               "pass --allow-downgrade, a stronger --profile, or --exclude those cases") if downgrades else None
     jobs = {name: harness.plan(CASES[name], profile, repeats, frameworks) for name, _ in todo}
     total = sum(len(j) for j in jobs.values())
     click.echo(f"machine {machine_id}; device {device}; profile {profile}; "
@@ -173,7 +171,11 @@ def run(case_names, exclude, framework, device, profile, repeats, force, allow_d
             click.echo(f"{name} ({'; '.join(reasons)}):")
             for job in jobs[name]:
                 click.echo(f"  {job.label}")
+        if refusal:
+            click.echo(f"a real run would stop here: {refusal}")
         return
+    if refusal:
+        raise InputError(f"{refusal} (nothing was run)")
     if todo:
         _require_frameworks(frameworks)
     failed = []

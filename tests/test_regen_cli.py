@@ -149,7 +149,7 @@ def test_progress_is_one_line_per_job_when_not_on_a_terminal(cli, results, monke
         return {"status": "partial", "failure": {"reason": "boom"}}
 
     monkeypatch.setattr(harness, "run_case", fake_run_case)
-    result = invoke(cli, "run", "inference", "--force", "--profile", "quick", "--no-render",
+    result = invoke(cli, "run", "inference", "--force", "--profile", "quick", "--no-render", "--allow-downgrade",
                     "--results-dir", str(results))
     assert result.exit_code == 1  # a failed case is reported in the exit status
     assert "[1/2] inference: torch eager b1 w1 #1: ok (1.0 s); ETA" in result.output
@@ -211,6 +211,7 @@ def test_an_invalid_file_is_exit_2_naming_file_and_field_for_every_verb(cli, res
 
 def test_run_with_no_render_ignores_another_case_s_invalid_file(cli, results, monkeypatch):
     _fake_runs(monkeypatch)
+    _as_profile(results, "ceiling", "quick")
     _write_invalid(store.result_path("inference", environment.machine_id(), results), "manifest is a list")
     result = invoke(cli, "run", "ceiling", "--force", "--profile", "quick", "--no-render",
                     "--results-dir", str(results))
@@ -231,6 +232,7 @@ def test_a_render_that_fails_after_the_run_is_exit_2_and_keeps_the_new_result(cl
 
     monkeypatch.setattr(harness, "run_case", run_case_then_another_file_breaks)
     _fake_runs(monkeypatch)
+    _as_profile(results, "ceiling", "quick")
     result = invoke(cli, "run", "ceiling", "--force", "--profile", "quick", "--results-dir", str(results))
     assert result.exit_code == 2, result.output
     assert result.output.count("render failed: ") == 1 and f"{other}: corrupt JSON" in result.output
@@ -313,6 +315,8 @@ def test_run_refuses_to_replace_a_stronger_profile_unless_asked(cli, results, mo
     assert result.exit_code == 2
     assert "refusing to replace stronger results with quick-profile ones: ceiling" in result.output
     assert "--allow-downgrade" in result.output and path.read_bytes() == before
+    dry = invoke(cli, "run", "ceiling", "--force", "--profile", "quick", "--dry-run", "--results-dir", str(results))
+    assert dry.exit_code == 0 and "a real run would stop here: refusing to replace" in dry.output
     result = invoke(cli, "run", "ceiling", "--force", "--profile", "quick", "--no-render", "--allow-downgrade",
                     "--results-dir", str(results))
     assert result.exit_code == 0, result.output
