@@ -344,3 +344,9 @@ def test_a_save_on_a_full_disk_is_exit_2_and_names_the_recovery_file(cli, result
     recovery = next(tmp_path.glob("ceiling.recovered-*.json"))
     assert f"could not save {machine / 'ceiling.json'}" in result.output and str(recovery) in result.output
     assert len(json.loads(recovery.read_text())["runs"]) == 2
+
+
+def test_snippets_checks_its_variables_before_running_anything(cli, monkeypatch):
+    monkeypatch.setenv("GUIDE_JOBS", "-1")
+    result = invoke(cli, "snippets", "--mode", "none")
+    assert result.exit_code == 2 and "GUIDE_JOBS='-1' is not allowed" in result.output

@@ -20,7 +20,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from engine import atomic, environment, keys, paths
+from engine import atomic, envinput, environment, keys, paths
 from engine.bench import schema
 from engine.bench.cases import PROFILES, Case
 
@@ -34,7 +34,7 @@ class StoreError(Exception):
 
 
 def results_root() -> Path:
-    return Path(os.environ.get("GUIDE_RESULTS_DIR", paths.RESULTS_DIR))
+    return envinput.results_dir() or paths.RESULTS_DIR
 
 
 def machine_dir(machine_id: str, root: Path | None = None) -> Path:
