@@ -372,6 +372,34 @@ def _profile_selection(profiles: list[dict], headline: dict | None) -> list[tupl
     return chosen
 
 
+def _bucket_gap(a: dict, b: dict, top: int = 3) -> str:
+    """The buckets where two profiles differ most, in profiled ms per step, largest first."""
+    from engine.bench.op_buckets import BUCKETS
+
+    diffs = sorted(BUCKETS, key=lambda k: -abs(a["buckets_ns_per_step"][k] - b["buckets_ns_per_step"][k]))[:top]
+    return ", ".join(f"{k} {a['buckets_ns_per_step'][k] / 1e6:.2f} vs {b['buckets_ns_per_step'][k] / 1e6:.2f} ms"
+                     for k in diffs)
+
+
+def _profile_gaps(profiles: list[dict], headline: dict | None) -> list[str]:
+    """Generated explanations: where the compared tiers' profiled time differs most."""
+    by_mode = {(p["framework"], p["mode"]): p for p in profiles}
+    lines = []
+    for batch, precision, a, b in best_pairs(S.train_rows(headline)):
+        pa, pb = by_mode.get(("torch", a.mode)), by_mode.get(("tf", b.mode))
+        if batch == 128 and pa and pb:
+            lines.append(f"Fastest {PRECISION_NAMES[precision]} tiers, {a.label} vs {b.label}, differ most in: "
+                         + _bucket_gap(pa, pb) + ".")
+    for fw, eager_mode, compiled_modes in (("torch", "eager-cl", ("compile-cl", "autotune-cl")),
+                                           ("torch", "eager", ("compile",)), ("tf", "eager", ("function", "xla"))):
+        for compiled in compiled_modes:
+            pe, pc = by_mode.get((fw, eager_mode)), by_mode.get((fw, compiled))
+            if pe and pc:
+                lines.append(f"{mode_label(fw, compiled)} vs {mode_label(fw, eager_mode)} differ most in: "
+                             + _bucket_gap(pc, pe) + ".")
+    return lines
+
+
 def profile_md(result, headline) -> str:
     profiles = S.profile_rows(result)
     if not profiles:
@@ -390,6 +418,7 @@ def profile_md(result, headline) -> str:
     if over:
         notes.append(f"- {len(over)} profile(s) have op times adding up to more than the wall time (ops on "
                      "parallel threads); their overhead is shown as 0: " + "; ".join(p["label"] for p in over) + ".")
+    notes += [f"- {line}" for line in _profile_gaps(profiles, headline)]
     unmapped = sorted({name for p in profiles for name in p["unmapped"]})
     if unmapped:
         notes.append("- Ops no bucket rule knows (counted under data/other): "
@@ -435,6 +464,16 @@ def dispatch_md(result) -> str:
                   if isinstance(value, str) and key not in ("framework", "glibc_tunables", "onednn_opts_env") and value]
         raw += [f"{fw}: {line}" for line in probe.get("raw", [])]
     text = table(["Framework", "Operation", "Library", "Implementation", "Instruction set"], rows)
+    if {"torch", "tf"} <= set(probes):
+        for case in sorted(set(probes["torch"]) & set(probes["tf"])):
+            a, b = probes["torch"][case], probes["tf"][case]
+            if isinstance(a, dict) and isinstance(b, dict) and "library" in a and "library" in b:
+                same = a["library"] == b["library"]
+                text += (f"\n- `{case}`: PyTorch ran it in {a['library']}, TensorFlow in {b['library']}"
+                         + (" (the same library" + (", the same kernel)" if a.get("impl") == b.get("impl") else
+                                                    ", different kernels)") if same else
+                            ": different libraries, so their ceilings measure different code") + ".")
+        text += "\n"
     text += "\n" + "\n".join(f"- {fact}" for fact in facts) + "\n"
     if raw:
         text += "\n??? note \"The log lines these rows come from\"\n\n    ```text\n" + "".join(
