@@ -1,4 +1,4 @@
-"""The two sides of every benchmark workload do the same work (BENCHMARKING.md rule 7)."""
+"""The two sides of every benchmark workload do the same work (docs/method.md, the same work on both sides)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The op-profile pair and its reducer (BENCHMARKING.md rules 15 and 18).
+"""The op-profile pair and its reducer (docs/method.md#ceiling and #profile).
 
 Most tests read real profiles recorded once from both frameworks
 (``tests/fixtures/op_profile/record.py`` writes them); two live tests run

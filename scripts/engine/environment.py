@@ -166,7 +166,7 @@ def capabilities(device: str | None = None, flags: frozenset[str] | None = None,
     """Which precisions and execution features the device has, each with the evidence for it.
 
     A tier that needs a missing feature is left out of the grid, and the page
-    prints the evidence as the reason (rule 9: mixed precision where the hardware has it).
+    prints the evidence as the reason (docs/method.md#precision).
 
     >>> capabilities("cpu", flags=frozenset({"avx2"}))["bf16"]["available"]
     False
@@ -210,7 +210,7 @@ def machine_id(device: str | None = None) -> str:
 
 
 def manifest(device: str | None = None) -> dict:
-    """Everything a result needs to say where it came from (BENCHMARKING.md rule 16)."""
+    """Everything a result needs to say where it came from (docs/method.md#provenance)."""
     device = device or detect_device()
     return {
         "device": device,

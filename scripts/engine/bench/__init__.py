@@ -1,9 +1,9 @@
-"""The benchmark harness, results store and renderers (see BENCHMARKING.md).
+"""The benchmark harness, results store and renderers (the rules are docs/method.md).
 
 * ``cases``     which workloads, modes and sizes run, per profile
 * ``child``     the timed process (imports exactly one framework)
 * ``harness``   one fresh process per job, interleaved, wait4 for peak RSS
-* ``stats``     median, IQR, ratio of medians with a bootstrap CI, noise check
+* ``stats``     median, IQR, the comparison rule of docs/method.md#noise
 * ``flops``     analytic FLOPs of the CNN step (cross-checked against torch)
 * ``store``     schema-versioned JSON per machine, atomic writes, staleness
 * ``summarize`` results -> rows of numbers

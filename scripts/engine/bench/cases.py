@@ -4,9 +4,10 @@ A case is a set of configurations of one workload pair in ``snippets/speed``.
 Each (framework, configuration, repeat) becomes one job, run in its own
 process by the harness. Profiles trade time for confidence:
 
-* ``quick``  one repeat, few steps, the sizes that matter most (<= 5 min on 2 cores);
-* ``default`` five repeats (rule 2), every size (<= 30 min on 2 cores);
-* ``full``   ten repeats, more steps.
+* ``quick``  one process per configuration, few steps, the sizes that matter most;
+* ``default`` nine short processes per headline configuration (docs/method.md#noise), fewer
+  for the side cases, each of which says so with its ``repeats``;
+* ``full``   fifteen, more steps and sizes.
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ def precision_of(mode: str) -> str:
     return tiers.parse(mode).precision
 
 
-REPEATS = {"quick": 1, "default": 9, "full": 15}  # rule 6: at least 9 processes in the default profile
+REPEATS = {"quick": 1, "default": 9, "full": 15}  # docs/method.md#noise: at least 9 in the default profile
 TIMEOUT_S = {"quick": 300, "default": 600, "full": 900}
 
 
@@ -130,7 +131,7 @@ def _grid(modes, batches, widths):
     return [(fw, mode, b, w) for w in widths for b in batches for fw, mode in modes]
 
 
-# Each framework at its best (rule 11): the tuning each framework's own guides give for a convnet.
+# Each framework at its best (docs/method.md#tiers): the tuning each framework's own guides give for a convnet.
 # PyTorch: channels_last and torch.compile (default and max-autotune) on CPUs and GPUs, CUDA graphs
 # on GPUs; TensorFlow: tf.function, XLA and Keras fit. Mixed precision on both where the hardware
 # has it, TF32 as its own row on GPUs. The renderer picks each framework's fastest from these.
@@ -328,7 +329,7 @@ def job_spec(case: Case, config: tuple[str, str, int, int], profile: str, thread
 
 
 def interleave(configs: list[tuple]) -> list[tuple]:
-    """Order configurations A B A B ... across frameworks, so drift hits both (rule 2)."""
+    """Order configurations A B A B ... across frameworks, so drift hits both (docs/method.md#noise-processes)."""
     by_fw = {fw: [c for c in configs if c[0] == fw] for fw in FRAMEWORKS}
     ordered = []
     while any(by_fw.values()):

@@ -1,4 +1,4 @@
-"""Analytic FLOP count of one training step of the guide's CNN (rule 15).
+"""Analytic FLOP count of one training step of the guide's CNN (docs/method.md#ceiling).
 
 Only convolutions and the dense layer are counted, 2 FLOPs per multiply-add,
 the same convention as ``torch.utils.flop_counter`` (which the tests use to

@@ -33,7 +33,7 @@ def child_env(device: str, threads: int, overrides: dict[str, str | None] | None
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(paths.SNIPPETS_DIR), str(paths.SCRIPTS_DIR)])
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        env[name] = str(threads)  # rule 10: equal threads, from the cores really usable
+        env[name] = str(threads)  # equal threads, from the cores really usable (docs/method.md)
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     # TorchInductor otherwise compiles in a pool of worker processes that linger
     # beside the timed process and compete with it for the same cores.
