@@ -299,10 +299,12 @@ def size_md(result, ceiling) -> str:
     rows = S.train_rows(result, ceiling)
     return table(
         ["Mode", "Width", "Parameters", "Step ms (median)", "IQR ms", "Peak RSS MiB",
-         "RSS growth after build MiB", "GFLOP/s", "% of measured peak", "Other load (cores)"],
+         "RSS growth after build MiB", "GFLOP/s", "% of own ceiling", "% of machine ceiling", "Processes",
+         "Other load (cores)"],
         [[r.label, str(r.width), f"{r.params:,}", _f(r.median_ms, 2),
           f"{_f(r.iqr_ms[0], 2)}–{_f(r.iqr_ms[1], 2)}", _f(r.peak_rss_mib, 0), _f(r.rss_growth_mib, 0),
-          _f(r.flops_per_s / 1e9, 1), _pct(r.fraction_of_peak), _f(r.foreign_cores, 2)] for r in rows])
+          _f(r.flops_per_s / 1e9, 1), _pct(r.fraction_of_own_peak), _pct(r.fraction_of_peak), str(len(r.runs)),
+          _f(r.foreign_cores, 2)] for r in rows])
 
 
 def inference_md(result) -> str:
