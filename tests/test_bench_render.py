@@ -237,3 +237,21 @@ def test_unstable_rows_and_self_disagreement_are_reported():
     assert "headline rows were unstable" in summary
     assert "TF tf.function, batch 128" in summary
     assert "**unstable**" in render.headline_md(res["headline"], res["ceiling"])
+
+
+def test_a_table_whose_rows_ran_on_another_device_is_refused(tmp_path):
+    results = tmp_path / "results"
+    machine = fixtures.write_all(results)
+    path = store.result_path("headline", machine, results)
+    data = json.loads(path.read_text())
+    for run in data["runs"]:
+        run["result"]["settings"] = {"device": "cpu"}
+    data["runs"][3]["result"]["settings"] = {"device": "cuda:0"}
+    store.save(data, path)
+    render.render_all(results, tmp_path / "out")
+    text = (tmp_path / "out" / "headline.md").read_text()
+    assert "not shown" in text and "ran on cuda" in text and "| Mode |" not in text
+    data["runs"][3]["result"]["settings"] = {"device": "cpu"}
+    store.save(data, path)
+    render.render_all(results, tmp_path / "out")
+    assert "| Mode |" in (tmp_path / "out" / "headline.md").read_text()

@@ -814,6 +814,12 @@ def render_all(root: Path | None = None, target: Path | None = None) -> list[Pat
                 reason = f" (last run failed: {result['failure']['reason']})"
             files[name] = BANNER + f"*{CASES[case_name].title}: {NOT_MEASURED}{reason}.*\n"
             return
+        wrong = S.device_mismatches(result)
+        if wrong:  # a table labelled with one device must not show rows measured on another
+            files[name] = (BANNER + f"!!! failure \"{CASES[case_name].title}: not shown\"\n    The result is "
+                           f"labelled `{result['manifest']['device']}` but " + "; ".join(wrong[:5])
+                           + ". Rerun the case on one device.\n")
+            return
         files[name] = BANNER + provenance(result, stale(case_name)) + "\n" + body_fn(result)
 
     fragment("ceiling.md", "ceiling", ceiling_md)

@@ -18,6 +18,17 @@ def ok_runs(result: dict | None, include_noise: bool = False) -> list[dict]:
     return [r for r in result["runs"] if r.get("ok") and (include_noise or not r.get("noise_check"))]
 
 
+def device_mismatches(result: dict | None) -> list[str]:
+    """Runs whose child reported a device other than the one the result (and its table) is labelled with."""
+    label = (result or {}).get("manifest", {}).get("device")
+    found = []
+    for run in ok_runs(result, include_noise=True):
+        used = str(run["result"].get("settings", {}).get("device", label or "")).split(":")[0]
+        if label and used and used != label:
+            found.append(f"{run['framework']} {run['mode']} batch {run['batch_size']} ran on {used}")
+    return found
+
+
 def failed_runs(result: dict | None) -> list[dict]:
     return [r for r in (result or {}).get("runs", []) if not r.get("ok")]
 

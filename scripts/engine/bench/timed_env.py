@@ -39,6 +39,9 @@ def child_env(device: str, threads: int, overrides: dict[str, str | None] | None
     # beside the timed process and compete with it for the same cores.
     env["TORCHINDUCTOR_COMPILE_THREADS"] = "1"
     env["GLIBC_TUNABLES"] = ALLOCATOR_TUNABLES  # ignored where the C library is not glibc
+    # TensorFlow otherwise reserves nearly the whole GPU at start-up; the workloads also set memory
+    # growth in code, this covers every TF process the harness starts before any of its code runs.
+    env["TF_FORCE_GPU_ALLOW_GROWTH"] = "true"
     if device == "cpu":
         env["CUDA_VISIBLE_DEVICES"] = ""  # a CPU table on a GPU machine stays a CPU table
     for name, value in (overrides or {}).items():
@@ -53,5 +56,5 @@ def recorded(device: str, threads: int, overrides: dict[str, str | None] | None 
     """The part of ``child_env`` that the harness chose (not inherited), for the result manifest."""
     env = child_env(device, threads, overrides)
     chosen = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "TORCHINDUCTOR_COMPILE_THREADS", "GLIBC_TUNABLES",
-              "CUDA_VISIBLE_DEVICES")
+              "TF_FORCE_GPU_ALLOW_GROWTH", "CUDA_VISIBLE_DEVICES")
     return {name: env[name] for name in chosen if name in env}
