@@ -245,8 +245,8 @@ def list_cmd(profile, results_dir) -> None:
         except store.StoreError as error:
             state = f"INVALID: {error}"
         worst = max(worst, 0 if state == "fresh" else 2 if state.startswith("INVALID") else 1)
-        configs = case.configs(profile)
-        click.echo(f"{name:18} {case.kind:8} {len(configs):3} configs x {cases_mod.REPEATS[profile]} repeats  "
+        configs = case.configs(profile, environment.capabilities())  # what this device would run
+        click.echo(f"{name:18} {case.kind:8} {len(configs):3} configs x {case.processes(profile)} processes  "
                    f"claims {','.join(case.claims):24} [{state}]")
         click.echo(f"{'':18} {case.title}")
     sys.exit(worst)

@@ -93,8 +93,9 @@ RULES = (
          r"|resolve_conj|resolve_neg|new_empty_strided|ones_like|empty_like)|detach)$", None,
          "allocation, copies and scalar reads outside any node above: memory traffic, not arithmetic"),
     # --- TensorFlow: name = kernel type, eager op type or XLA "<hlo> [<TF op>]"; scope = name scope ---------
-    Rule("optimizer update", "tf", None, r"^adam$",
-         "Keras names every op of its Adam update under the optimizer's 'adam' scope (graph modes, XLA)"),
+    Rule("optimizer update", "tf", None, r"^adam(_\d+)?$",
+         "Keras names every op of its Adam update under the optimizer's scope, 'adam' or, for a second "
+         "optimizer in one process, 'adam_1' (graph modes, XLA)"),
     Rule("conv backward", "tf", r"Conv2DBackprop(Input|Filter)", None,
          "the convolution's input and weight gradients (oneDNN's filter gradient also sums the bias "
          "gradient), also XLA's convolutions and layout fusions that carry those ops' names"),
