@@ -246,7 +246,8 @@ def list_cmd(profile, results_dir) -> None:
             state = f"INVALID: {error}"
         worst = max(worst, 0 if state == "fresh" else 2 if state.startswith("INVALID") else 1)
         configs = case.configs(profile, environment.capabilities())  # what this device would run
-        click.echo(f"{name:18} {case.kind:8} {len(configs):3} configs x {case.processes(profile)} processes  "
+        processes = sum(case.processes(profile, c[2]) for c in configs) * max(1, len(case.variants))
+        click.echo(f"{name:18} {case.kind:8} {len(configs):3} configs, {processes:3} processes  "
                    f"claims {','.join(case.claims):24} [{state}]")
         click.echo(f"{'':18} {case.title}")
     sys.exit(worst)

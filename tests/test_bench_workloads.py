@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from common import tiers
-from engine.bench import flops
+from engine.bench import workload
 from engine.bench.cases import CASES, mode_label, tier_of
 
 
@@ -20,7 +20,7 @@ def workloads():
 @pytest.mark.parametrize("width", [1, 2, 4])
 def test_parameter_counts_are_equal_and_match_the_formula(workloads, width):
     counts = {fw: w.count_trainable_params(w.build(width)) for fw, w in workloads.items()}
-    assert counts["torch"] == counts["tf"] == flops.trainable_params(width)
+    assert counts["torch"] == counts["tf"] == workload.describe("cnn_workload").trainable_params(width)
 
 
 def test_output_shapes_match(workloads):
@@ -103,7 +103,8 @@ def test_the_child_times_keras_fit_batch_by_batch():
 
     work = importlib.import_module("speed.cnn_workload_tf")
     spec = {"width": 1, "batch_size": 8, "mode": "fit", "warmup": 3, "steps": 4,
-            "expected_params": 34826}
+            "expected_params": 34826, "expected_output_shape": [8, 10], "train_step_flops": 1,
+            "items_per_sample": 1}
     result = child.run_train(spec, work)
     assert len(result["samples_ns"]) == 4 and result["warmup_steps"] == 3
     assert result["first_step_ns"] > max(result["samples_ns"])  # tracing happens in batch 0

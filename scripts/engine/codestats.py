@@ -131,6 +131,7 @@ def refresh(mode: str, log: logging.Logger) -> None:
             by_page.setdefault(snippet.page, []).append((snippet.path, twin_path(snippet.path)))
     for page, pairs in by_page.items():
         if page == "ease_of_use":
-            # The page also shows the shared model, so count it with the examples.
-            pairs = [(paths.HELPERS_DIR / "cnn_torch.py", paths.HELPERS_DIR / "cnn_tf.py"), *pairs]
+            # The page also shows the shared models (the CNN, the Transformer), so count them with the examples.
+            pairs = [(paths.HELPERS_DIR / f"{model}_torch.py", paths.HELPERS_DIR / f"{model}_tf.py")
+                     for model in ("cnn", "transformer")] + pairs
         atomic.write_if_changed(paths.GENERATED_DIR / "codestats" / f"{page}.md", render_page_table(page, pairs))

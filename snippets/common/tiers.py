@@ -18,6 +18,7 @@ ValueError: unknown mode suffix 'fp16' in 'eager-fp16' (known: cl, bf16, tf32)
 
 from __future__ import annotations
 
+import inspect
 from typing import NamedTuple
 
 # Per framework, how a training step can be executed.
@@ -47,3 +48,14 @@ def parse(mode: str) -> Tier:
         else:
             raise ValueError(f"unknown mode suffix {suffix!r} in {mode!r} (known: cl, bf16, tf32)")
     return Tier(execution, channels_last, precision)
+
+
+def call(fn, mode: str, *args, **options):
+    """Call a workload function with the mode and the options it takes; the others ignore them.
+
+    A mode changes layout or precision only where a function asks for it (a
+    model's ``build`` does, ``sync`` does not), and an option such as the
+    Transformer's ``data`` reaches only the workload that has it.
+    """
+    accepted = inspect.signature(fn).parameters
+    return fn(*args, **{name: value for name, value in {"mode": mode, **options}.items() if name in accepted})

@@ -30,39 +30,15 @@ True
 from __future__ import annotations
 
 # --8<-- [start:setup]
-import numpy as np
 import torch
 from torch import nn
 
 from common import tiers
-from common.cnn_torch import build_model, count_trainable_params
+from common.cnn_torch import build_model
 from common.data import synthetic_batch
-
-DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-# How the step can run; a mode adds "-cl" for channels_last, "-bf16" for autocast (common/tiers.py).
-MODES = tiers.EXECUTIONS["torch"]
-
-
-def configure(threads: int, mode: str = "eager") -> dict:
-    """Pin threads and precision so both frameworks do the same arithmetic."""
-    torch.set_num_threads(threads)
-    try:
-        torch.set_num_interop_threads(threads)
-    except RuntimeError:  # can only be set once per process, before any parallel work
-        pass
-    # fp32 unless the mode says otherwise. TF32 is off on GPUs (TF turns it on by default, we
-    # turn it off there too) except in the labelled -tf32 tier.
-    tier = tiers.parse(mode)
-    torch.backends.cuda.matmul.allow_tf32 = tier.precision == "tf32"
-    torch.backends.cudnn.allow_tf32 = tier.precision == "tf32"
-    return {
-        "precision": {"fp32": "float32", "bf16": "bfloat16 autocast, float32 weights",
-                      "tf32": "float32 with TF32 matmuls"}[tier.precision],
-        "memory_format": "channels_last" if tier.channels_last else "contiguous (NCHW)",
-        "intra_op_threads": torch.get_num_threads(),
-        "inter_op_threads": torch.get_num_interop_threads(),
-        "device": str(DEVICE),
-    }
+from common.runtime_torch import (DEVICE, MODES, configure, count_trainable_params, make_predict,  # noqa: F401
+                                  memory_stats, reset_memory_stats, sync, to_numpy)
+from common.runtime_torch import make_train_step as runtime_train_step
 # --8<-- [end:setup]
 
 
@@ -86,71 +62,11 @@ def make_batch(batch_size: int, seed: int = 0, mode: str = "eager") -> tuple[tor
 
 # --8<-- [start:train_step]
 def make_train_step(model: nn.Module, mode: str):
-    """One full step: forward, loss, backward, optimizer update."""
-    tier = tiers.parse(mode)
+    """One full step of the CNN: Adam with Keras' epsilon, cross-entropy on logits."""
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)  # Keras' epsilon
     loss_fn = nn.CrossEntropyLoss()  # takes logits: softmax fused into the loss
-    forward = compiled(model, tier.execution)
-    bf16 = tier.precision == "bf16"
-
-    def train_step(X, y):
-        optimizer.zero_grad(set_to_none=True)
-        # Mixed precision: the forward pass in bf16, weights and the loss in fp32.
-        with torch.autocast(DEVICE.type, dtype=torch.bfloat16, enabled=bf16):
-            logits = forward(X)
-        loss = loss_fn(logits.float(), y)
-        loss.backward()
-        optimizer.step()
-        return loss
-
-    return train_step
-
-
-def compiled(model: nn.Module, execution: str):
-    """The model as the execution runs it: as is (eager) or through torch.compile in a mode."""
-    if execution == "eager":
-        return model
-    return torch.compile(model, mode=tiers.TORCH_COMPILE_MODES[execution])
-
-
-def sync(loss: torch.Tensor) -> float:
-    """Wait for the device: a timing boundary must not end while work is queued."""
-    if DEVICE.type == "cuda":
-        torch.cuda.synchronize()
-    return float(loss.detach())
+    return runtime_train_step(model, mode, loss_fn, optimizer)
 # --8<-- [end:train_step]
-
-
-# --8<-- [start:predict]
-def make_predict(model: nn.Module, mode: str):
-    model.eval()
-    forward = compiled(model, tiers.parse(mode).execution)
-
-    def predict(X):
-        with torch.inference_mode():
-            return forward(X)
-
-    return predict
-# --8<-- [end:predict]
-
-
-def memory_stats() -> dict:
-    """Allocator peaks on CUDA (reset after warm-up by the harness); empty on CPU."""
-    if DEVICE.type != "cuda":
-        return {}
-    return {
-        "device_peak_allocated_bytes": torch.cuda.max_memory_allocated(),
-        "device_peak_reserved_bytes": torch.cuda.max_memory_reserved(),
-    }
-
-
-def reset_memory_stats() -> None:
-    if DEVICE.type == "cuda":
-        torch.cuda.reset_peak_memory_stats()
-
-
-def to_numpy(logits) -> np.ndarray:
-    return logits.detach().cpu().numpy()
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ import tensorflow as tf
 from common.data import load_digits_28
 from speed.cnn_workload_tf import (  # noqa: F401  (the harness calls these by name)
     DEVICE,
+    LOSS,
     LOOP_MODES,
     MODES,
     build,
@@ -29,6 +30,8 @@ from speed.cnn_workload_tf import (  # noqa: F401  (the harness calls these by n
     count_trainable_params,
     keras_fit,
     make_batch,
+    make_predict,
+    optimizer,
     memory_stats,
     reset_memory_stats,
     sync,
@@ -64,7 +67,7 @@ def make_train_step(model, mode: str):
 
 def make_fit(model, X, y):
     """Keras fit pulling its batches from the same pipeline (the harness's "fit" mode)."""
-    return keras_fit(model, make_loader(int(X.shape[0])))
+    return keras_fit(model, make_loader(int(X.shape[0])), LOSS, optimizer())
 
 
 if __name__ == "__main__":

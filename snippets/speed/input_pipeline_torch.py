@@ -28,6 +28,7 @@ from speed.cnn_workload_torch import (  # noqa: F401  (the harness calls these b
     configure,
     count_trainable_params,
     make_batch,
+    make_predict,
     memory_stats,
     reset_memory_stats,
     sync,

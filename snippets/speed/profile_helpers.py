@@ -17,19 +17,16 @@ framework, so each side's process still loads only its own.
 
 from __future__ import annotations
 
-import inspect
 import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
+from common import tiers
 
-def with_mode(fn, mode: str, *args):
-    """Pass the mode to workload functions that take one (layout, precision), not to the others."""
-    if "mode" in inspect.signature(fn).parameters:
-        return fn(*args, mode=mode)
-    return fn(*args)
+
+with_mode = tiers.call  # pass the mode to workload functions that take one (layout, precision)
 
 
 def run_probe(script: str, verbose_env: dict) -> list[str]:

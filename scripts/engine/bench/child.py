@@ -10,7 +10,6 @@ device sync at every timing boundary, ``perf_counter_ns``, every sample kept.
 from __future__ import annotations
 
 import importlib
-import inspect
 import json
 import os
 import sys
@@ -57,23 +56,21 @@ def _timed_loop(fn, sync, steps: int) -> list[int]:
     return samples
 
 
-def _with_mode(fn, spec: dict, *args):
-    """Call a workload function, passing the mode to those that take one (layout, precision)."""
-    if "mode" in inspect.signature(fn).parameters:
-        return fn(*args, mode=spec["mode"])
-    return fn(*args)
+def _call(fn, spec: dict, *args, **options):
+    """Call a workload function with the mode and the case's options it takes (engine.bench.workload)."""
+    return tiers.call(fn, spec["mode"], *args, **spec.get("options", {}), **options)
 
 
 def run_train(spec: dict, work) -> dict:
     t0 = time.perf_counter_ns()
-    model = _with_mode(work.build, spec, spec["width"])
+    model = _call(work.build, spec, spec["width"])
     params = work.count_trainable_params(model)
-    if params != spec["expected_params"]:
+    if params != spec["expected_params"]:  # the workload's description says what to build
         raise AssertionError(f"{params} trainable parameters, expected {spec['expected_params']}")
-    X, y = _with_mode(work.make_batch, spec, spec["batch_size"])
+    X, y = _call(work.make_batch, spec, spec["batch_size"], size=spec["width"])
     out_shape = tuple(work.to_numpy(model(X)).shape)
-    if out_shape != (spec["batch_size"], 10):
-        raise AssertionError(f"output shape {out_shape}, expected {(spec['batch_size'], 10)}")
+    if list(out_shape) != spec["expected_output_shape"]:
+        raise AssertionError(f"output shape {out_shape}, expected {tuple(spec['expected_output_shape'])}")
     if tiers.parse(spec["mode"]).execution in getattr(work, "LOOP_MODES", ()):
         fit = work.make_fit(model, X, y)
         build_ns = time.perf_counter_ns() - t0
@@ -89,6 +86,8 @@ def run_train(spec: dict, work) -> dict:
     return {
         "params": params,
         "output_shape": list(out_shape),
+        "train_step_flops": spec["train_step_flops"],
+        "items_per_sample": spec["items_per_sample"],
         "build_ns": build_ns,
         **timed,
         "rss_baseline_bytes": rss_baseline,
@@ -138,8 +137,8 @@ def _time_framework_loop(fit, work, warmup: int, steps: int) -> dict:
 
 def run_infer(spec: dict, work) -> dict:
     t0 = time.perf_counter_ns()
-    model = _with_mode(work.build, spec, spec["width"])
-    X, _ = _with_mode(work.make_batch, spec, spec["batch_size"])
+    model = _call(work.build, spec, spec["width"])
+    X, _ = _call(work.make_batch, spec, spec["batch_size"], size=spec["width"])
     predict = work.make_predict(model, spec["mode"])
     build_ns = time.perf_counter_ns() - t0
     rss_baseline = _rss_bytes()
@@ -191,7 +190,7 @@ def main(spec_path: str, out_path: str) -> int:
     t_import = time.perf_counter_ns()
     work = importlib.import_module(spec["module"])  # imports one framework, only this one
     import_ns = time.perf_counter_ns() - t_import
-    settings = _with_mode(work.configure, spec, spec["threads"]) if hasattr(work, "configure") else {}
+    settings = _call(work.configure, spec, spec["threads"]) if hasattr(work, "configure") else {}
     result = {
         "settings": settings,
         "interpreter_start_to_import_ns": t_import - _PROCESS_START_NS,

@@ -11,7 +11,7 @@ import numpy as np
 from common import tiers
 from engine import environment
 from engine.bench import cases as cases_mod
-from engine.bench import flops, harness, store, timed_env
+from engine.bench import harness, store, timed_env
 from engine.bench.cases import CASES
 
 _CENTRES_MS = {("torch", "eager"): 10.0, ("torch", "compile"): 8.0, ("torch", "autotune"): 8.5,
@@ -32,17 +32,19 @@ def centre_ms(fw: str, mode: str) -> float:
 _DEFAULT_MALLOC_SLOWDOWN = {("torch", "eager"): 1.5}
 
 
-def _run(fw, mode, batch, width, repeat, rng, kind, noise=False, slowdown=1.0) -> dict:
+def _run(fw, mode, batch, width, repeat, rng, kind, noise=False, slowdown=1.0, described=None) -> dict:
     run = {"framework": fw, "mode": mode, "batch_size": batch, "width": width, "repeat": repeat,
            "noise_check": noise, "ok": True, "wall_s": 1.0, "peak_rss_bytes": int((300 + 50 * width**2) * 2**20)}
     centre = centre_ms(fw, mode) * max(batch, 1) / 32 * width * slowdown
     samples = [int(x * 1e6) for x in rng.normal(centre, centre * 0.02, size=30).clip(centre * 0.5)]
     if kind == "train":
-        run["result"] = {"params": flops.trainable_params(width), "first_step_ns": 10**9,
+        run["result"] = {"params": described.trainable_params(width), "first_step_ns": 10**9,
+                         "train_step_flops": described.train_step_flops(batch, width),
+                         "items_per_sample": described.items_per_sample(width),
                          "samples_ns": samples, "rss_baseline_bytes": 250 * 2**20, "import_ns": 10**9,
                          "build_ns": 10**8, "loss_first": 2.3, "loss_last": 2.0}
     elif kind == "infer":
-        run["result"] = {"params": flops.trainable_params(1), "import_ns": 10**9, "build_ns": 10**8,
+        run["result"] = {"params": described.trainable_params(width), "import_ns": 10**9, "build_ns": 10**8,
                          "first_call_ns": 10**7, "samples_ns": samples}
     elif kind == "profile":
         run["result"] = _recorded_profile(fw, mode, batch)
@@ -84,7 +86,8 @@ def synthetic_result(case_name: str, machine_id: str | None = None, seed: int = 
             for variant in case.variants or [None]:
                 default_malloc = variant == cases_mod.GLIBC_DEFAULTS
                 run = _run(*config, repeat, rng, case.kind,
-                           slowdown=_DEFAULT_MALLOC_SLOWDOWN.get(config[:2], 1.0) if default_malloc else 1.0)
+                           slowdown=_DEFAULT_MALLOC_SLOWDOWN.get(config[:2], 1.0) if default_malloc else 1.0,
+                           described=case.description)
                 runs.append({**run, "variant": variant} if variant else run)
     manifest = environment.manifest("cpu")
     manifest.update({"machine_id": machine_id or environment.machine_id("cpu"),

@@ -65,15 +65,16 @@ def plan(case: Case, profile: str, repeats: int | None = None, frameworks: tuple
     """
     threads = threads or environment.usable_cores()
     capabilities = capabilities if capabilities is not None else environment.capabilities()
-    repeats = repeats or case.processes(profile)
     configs = cases_mod.interleave([c for c in case.configs(profile, capabilities) if c[0] in frameworks])
+    # Processes per configuration: ``repeats`` overrides, else the case's count (which may depend on the batch).
+    count = {c: repeats or case.processes(profile, c[2]) for c in configs}
     jobs = []
-    for r in range(repeats):
+    for r in range(max(count.values(), default=0)):
         # Variants of one configuration run back to back; which goes first alternates by round.
         variants = list(case.variants) or [None]
         if r % 2:
             variants.reverse()
-        ordered = configs[::-1] if r % 2 else configs
+        ordered = [c for c in (configs[::-1] if r % 2 else configs) if r < count[c]]
         jobs += [Job(case, c, r, False, cases_mod.job_spec(case, c, profile, threads, capabilities), v)
                  for c in ordered for v in variants]
     return jobs

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from common import tiers
 from engine import atomic, environment, paths
-from engine.bench import flops, stats, store
+from engine.bench import stats, store
 from engine.bench import summarize as S
 from engine.bench.cases import CASES, FRAMEWORK_LABELS, GLIBC_DEFAULTS, HARNESS_SETTING, mode_label
 from engine.bench.op_buckets import BUCKETS
@@ -225,16 +225,20 @@ def best_md(result, ceiling) -> str:
     return body + ("\n" + "\n".join(notes) + "\n" if notes else "")
 
 
+def _throughput_header(rows) -> str:
+    return "Tokens/s" if any(r.items_per_sample > 1 for r in rows) else "Samples/s"
+
+
 def headline_md(result, ceiling) -> str:
     rows = S.train_rows(result, ceiling)
     body = table(
         ["Mode", "Tier", "Precision", "Batch", "Step ms (median)", "Process medians ms", "Noise band",
-         "Samples/s", "Compile s", "Peak RSS MiB", "GFLOP/s", "% of own ceiling", "% of machine ceiling",
+         _throughput_header(rows), "Compile s", "Peak RSS MiB", "GFLOP/s", "% of own ceiling", "% of machine ceiling",
          "Processes × steps", "Other load (cores)"],
         [[r.label + (" *(carried over)*" if r.carried_over else ""), r.tier, PRECISION_NAMES[r.precision],
           str(r.batch_size), _f(r.median_ms, 2),
           f"{_f(min(r.process_medians_ms), 2)}–{_f(max(r.process_medians_ms), 2)}",
-          _pct(r.noise_band) + (" **unstable**" if r.unstable else ""), _f(r.samples_per_s, 0),
+          _pct(r.noise_band) + (" **unstable**" if r.unstable else ""), _f(r.items_per_s, 0),
           _f(r.compile_s, 2), _f(r.peak_rss_mib, 0), _f(r.flops_per_s / 1e9, 1),
           _pct(r.fraction_of_own_peak), _pct(r.fraction_of_peak), f"{len(r.runs)} × {len(r.runs[0])}",
           _f(r.foreign_cores, 2)] for r in rows])
@@ -300,13 +304,37 @@ def allocator_md(result) -> str:
 def size_md(result, ceiling) -> str:
     rows = S.train_rows(result, ceiling)
     return table(
-        ["Mode", "Width", "Parameters", "Step ms (median)", "IQR ms", "Peak RSS MiB",
+        ["Mode", "Size", "Parameters", "Step ms (median)", "IQR ms", "Peak RSS MiB",
          "RSS growth after build MiB", "GFLOP/s", "% of own ceiling", "% of machine ceiling", "Processes",
          "Other load (cores)"],
-        [[r.label, str(r.width), f"{r.params:,}", _f(r.median_ms, 2),
+        [[r.label, _size_name(result, r.width), f"{r.params:,}", _f(r.median_ms, 2),
           f"{_f(r.iqr_ms[0], 2)}–{_f(r.iqr_ms[1], 2)}", _f(r.peak_rss_mib, 0), _f(r.rss_growth_mib, 0),
           _f(r.flops_per_s / 1e9, 1), _pct(r.fraction_of_own_peak), _pct(r.fraction_of_peak), str(len(r.runs)),
           _f(r.foreign_cores, 2)] for r in rows])
+
+
+def _size_name(result: dict, size: int) -> str:
+    """The workload's own name for a size ("4 layers, width 256, 4 heads")."""
+    described = CASES[result["case"]].description
+    return described.size_label(size) if described else str(size)
+
+
+def workloads_md() -> str:
+    """What each timed model is, from its own description (engine.bench.workload): nothing typed here."""
+    seen, table_rows = set(), []
+    for case in CASES.values():
+        described = case.description
+        if described is None or case.kind != "train" or case.workload in seen:
+            continue
+        seen.add(case.workload)
+        config = case.grid["default"][0]
+        size = described.DEFAULT_SIZE
+        data = described.DATA
+        data = data[case.options["data"]] if isinstance(data, dict) else data
+        table_rows.append([described.TITLE, described.size_label(size), f"{described.trainable_params(size):,}",
+                           str(config[2]), _f(described.train_step_flops(config[2], size) / 1e9, 2), data])
+    return table(["Model", "Default size", "Trainable parameters", "Batch", "GFLOP per training step",
+                  "Data"], table_rows)
 
 
 def inference_md(result) -> str:
@@ -540,7 +568,7 @@ def verdict_c02(res) -> str:
                 continue
             diff = (e[0].peak_rss_mib - c[0].peak_rss_mib) / c[0].peak_rss_mib
             signs.append(0 if abs(diff) <= 0.05 else (1 if diff > 0 else -1))
-            parts.append(f"{FRAMEWORK_LABELS[fw]} width {width}: eager {e[0].peak_rss_mib:,.0f} MiB vs "
+            parts.append(f"{FRAMEWORK_LABELS[fw]}, {e[0].params:,} parameters: eager {e[0].peak_rss_mib:,.0f} MiB vs "
                          f"{compiled_mode} {c[0].peak_rss_mib:,.0f} MiB")
     if not signs:
         return NOT_MEASURED
@@ -606,9 +634,8 @@ def verdict_c09(res) -> str:
                    "same": "**Not supported** on this hardware", "mixed": "**Depends on model size and mode**"}[peak]
     else:
         verdict = "**Depends on the metric**"
-    scope = (f"{_params_range(rows)} on a CPU, so not the “larger models” the claim is about; "
-             "the Transformer sweep is to extend this") if max(r.params for r in rows) < SCALE_PARAMS else \
-        _params_range(rows)
+    scope = (f"{_params_range(rows)} on a CPU, so not the “larger models” the claim is about"
+             if max(r.params for r in rows) < SCALE_PARAMS else f"{_params_range(rows)}, a Transformer")
     return (f"{verdict}: on peak memory {names[peak]}; on memory grown during training {names[growth]}. "
             f"Tested range: {scope} ({_hw_phrase(res['size_sweep'])}, host RSS of the whole process; "
             f"GPU allocator peaks are {'recorded' if res['size_sweep']['manifest']['device'] == 'cuda' else 'not available on a CPU build'}). "
@@ -622,7 +649,7 @@ SCALE_PARAMS = 10_000_000
 def verdict_c16(res) -> str:
     parts, trends, all_rows = [], [], []
     sweeps = (("headline", "batch_size", "batch", (("torch", "eager-cl", "compile-cl"), ("tf", "eager", "function"))),
-              ("size_sweep", "width", "width", (("torch", "eager", "compile"), ("tf", "eager", "function"))))
+              ("size_sweep", "params", "parameters", (("torch", "eager", "compile"), ("tf", "eager", "function"))))
     for case, attr, what, pairs in sweeps:
         rows = [r for r in S.train_rows(res.get(case)) if r.precision == "fp32"]
         all_rows += rows
@@ -638,7 +665,7 @@ def verdict_c16(res) -> str:
                 ratios.append(e.median_ms / c.median_ms)
             # The claim holds for a sweep only if eager ends up slower AND falls further behind.
             trends.append(ratios[1] > ratios[0] * 1.05 and ratios[1] > 1.0)
-            parts.append(f"{FRAMEWORK_LABELS[fw]}, {what} {xs[0]} → {xs[-1]}: {mode_label(fw, eager_mode)} takes "
+            parts.append(f"{FRAMEWORK_LABELS[fw]}, {what} {xs[0]:,} → {xs[-1]:,}: {mode_label(fw, eager_mode)} takes "
                          f"{ratios[0]:.2f}x → {ratios[1]:.2f}x the time of {mode_label(fw, compiled_mode)}")
     if not parts:
         return NOT_MEASURED
@@ -664,9 +691,9 @@ def _gpu_results(all_results: dict) -> list[tuple[str, dict]]:
             if cases.get("headline", {}).get("manifest", {}).get("device") == "cuda"]
 
 
-def _best_sentences(res, batch: int | None = None) -> list[str]:
+def _best_sentences(res, batch: int | None = None, case: str = "headline") -> list[str]:
     """Each framework at its fastest, per precision, at ``batch`` (default 128 where measured)."""
-    rows = S.train_rows(res.get("headline"), res.get("ceiling"))
+    rows = S.train_rows(res.get(case), res.get("ceiling"))
     if not rows:
         return []
     batch = batch or (128 if find_batch(rows, 128) else rows[0].batch_size)
@@ -680,6 +707,17 @@ def _cpu_speed_sentence(res) -> str:
     if not sentences:
         return ""
     return f"On this build's hardware ({_hw_phrase(res['headline'])}): " + "; ".join(sentences) + "."
+
+
+def _model_sentence(res, case: str) -> str:
+    """The Transformer's or the ResNet's each-at-its-best comparison, from its own rows."""
+    sentences = _best_sentences(res, case=case)
+    if not sentences:
+        return ""
+    described = CASES[case].description
+    size = described.DEFAULT_SIZE
+    return (f"{described.TITLE[0].upper()}{described.TITLE[1:]}, {described.trainable_params(size):,} "
+            "parameters: " + "; ".join(sentences) + ".")
 
 
 def verdict_c07(res, all_results) -> str:
@@ -748,6 +786,9 @@ def summary_md(res, all_results) -> str:
     cpu = _cpu_speed_sentence(res) if res.get("headline") else ""
     if cpu:
         bullets.append(cpu)
+    for case in ("transformer", "resnet"):
+        if sentence := _model_sentence(res, case):
+            bullets.append(sentence)
     allocator = _allocator_sentence(res)
     if allocator:
         bullets.append(allocator)
@@ -822,6 +863,10 @@ def render_all(root: Path | None = None, target: Path | None = None) -> list[Pat
     fragment("headline.md", "headline", lambda r: headline_md(r, res.get("ceiling")))
     fragment("best.md", "headline", lambda r: best_md(r, res.get("ceiling")))
     fragment("allocator.md", "allocator", allocator_md)
+    for name in ("transformer", "resnet"):  # the models people train now, same tables as the CNN's
+        fragment(f"{name}.md", name, lambda r: headline_md(r, res.get("ceiling")))
+        fragment(f"{name}_best.md", name, lambda r: best_md(r, res.get("ceiling")))
+    files["workloads.md"] = BANNER + workloads_md()
     fragment("size_sweep.md", "size_sweep", lambda r: size_md(r, res.get("ceiling")))
     fragment("input_pipeline.md", "input_pipeline", lambda r: headline_md(r, res.get("ceiling")))
     fragment("inference.md", "inference", inference_md)
@@ -833,7 +878,7 @@ def render_all(root: Path | None = None, target: Path | None = None) -> list[Pat
         ("headline", "headline_step_time.svg",
          lambda rows, cap: chart_step_time(rows, "batch_size", "batch size", cap)),
         ("size_sweep", "size_sweep_step_time.svg",
-         lambda rows, cap: chart_step_time(rows, "width", f"model width multiplier (1 = {flops.trainable_params(1):,} parameters)", cap)),
+         lambda rows, cap: chart_step_time(rows, "params", "trainable parameters (Transformer sizes)", cap)),
         ("size_sweep", "size_sweep_memory.svg", chart_memory),
     ):
         rows = S.train_rows(res.get(case_name), res.get("ceiling"))

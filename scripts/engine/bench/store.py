@@ -49,6 +49,8 @@ def case_code_hash(case: Case) -> str:
     """Hash of the workload pair, every local helper they import, the timing child and its environment."""
     digest = hashlib.sha256()
     digest.update(json.dumps(case.variants or None, sort_keys=True).encode())
+    if case.options:  # what the workload is fed (the Transformer's real text or synthetic ids)
+        digest.update(json.dumps(case.options, sort_keys=True).encode())
     for file in case.files():
         digest.update(keys.code_hash(file).encode())
     for file in HARNESS_FILES:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine.bench import flops, op_buckets, stats
+from engine.bench import op_buckets, stats
 from engine.bench.cases import is_compiled, mode_label, precision_of, tier_of
 
 
@@ -80,6 +80,8 @@ class TrainRow:
     carried_over: bool
     foreign_cores: float | None = None  # CPU other work used while this row ran (worst process)
     own_peak: float | None = None  # this framework's own best measured rate at this precision
+    step_flops: int = 0  # FLOPs of one step, from the workload's description (engine.bench.workload)
+    items_per_sample: int = 1  # tokens per sequence for a language model, 1 for images
 
     @property
     def label(self) -> str:
@@ -128,8 +130,13 @@ class TrainRow:
         return self.batch_size / (self.median_ms / 1e3)
 
     @property
+    def items_per_s(self) -> float:
+        """Throughput in the workload's unit: images/s, or tokens/s for a language model."""
+        return self.samples_per_s * self.items_per_sample
+
+    @property
     def flops_per_s(self) -> float:
-        return flops.train_step_flops(self.batch_size, self.width) / (self.median_ms / 1e3)
+        return self.step_flops / (self.median_ms / 1e3)
 
     @property
     def fraction_of_peak(self) -> float | None:
@@ -168,6 +175,8 @@ def train_rows(result: dict | None, ceiling: dict | None = None, variant: str | 
             foreign_cores=max((r["foreign_cores"] for r in runs if r.get("foreign_cores") is not None),
                               default=None),
             own_peak=peak_flops(ceiling, precision_of(key[1]), key[0]),
+            step_flops=runs[0]["result"]["train_step_flops"],
+            items_per_sample=runs[0]["result"].get("items_per_sample", 1),
         ))
     return rows
 

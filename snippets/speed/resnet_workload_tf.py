@@ -1,0 +1,91 @@
+"""The ResNet benchmark workload, TensorFlow side: a CIFAR-shaped ResNet, a batch, one training step.
+
+Same contract as the CNN workload (``engine.bench.workload``); the twin is
+``resnet_workload_torch.py``. SGD with momentum 0.9 on both sides (the same
+update with a constant learning rate, written differently). Run directly, it
+trains on the real digits padded to 32x32x3 for a short convergence check.
+
+>>> _ = configure(threads=1)
+>>> model = build(size=1)
+>>> count_trainable_params(model) == trainable_params(1)
+True
+>>> X, y = make_batch(4)
+>>> tuple(model(X).shape)
+(4, 10)
+>>> train_step = make_train_step(model, "function")
+>>> first = sync(train_step(X, y))
+>>> last = [sync(train_step(X, y)) for _ in range(3)][-1]
+>>> last < first  # the correctness gate: the loss falls on a fixed batch
+True
+"""
+
+from __future__ import annotations
+
+# --8<-- [start:train_step]
+import keras
+import numpy as np
+import tensorflow as tf
+
+from common import tiers  # noqa: F401  (the profiler reads modes through it)
+from common.data import load_digits_28
+from common.resnet_tf import build_model
+from common.runtime_tf import (DEVICE, LOOP_MODES, MODES, configure, count_trainable_params,  # noqa: F401
+                               keras_fit, make_predict, memory_stats, reset_memory_stats, set_policy, sync,
+                               to_numpy)
+from common.runtime_tf import make_train_step as runtime_train_step
+from speed.resnet_workload import DEFAULT_SIZE, base_channels, trainable_params  # noqa: F401
+
+
+def build(size: int = DEFAULT_SIZE, mode: str = "eager") -> keras.Model:
+    keras.utils.set_random_seed(0)
+    set_policy(mode)  # layers take their dtypes from the global policy when they are created
+    return build_model(base_channels(size))
+
+
+def make_batch(batch_size: int, seed: int = 0, mode: str = "eager") -> tuple[tf.Tensor, tf.Tensor]:
+    rng = np.random.default_rng(seed)  # random 32x32x3 images: throughput only (NHWC, TF's layout)
+    x = rng.random((batch_size, 32, 32, 3), dtype=np.float32)
+    return tf.constant(x), tf.constant(rng.integers(0, 10, batch_size))
+
+
+LOSS = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+
+def make_optimizer() -> keras.optimizers.Optimizer:
+    return keras.optimizers.SGD(learning_rate=0.05, momentum=0.9)
+
+
+def make_train_step(model: keras.Model, mode: str):
+    return runtime_train_step(model, mode, LOSS, make_optimizer())
+# --8<-- [end:train_step]
+
+
+def make_fit(model: keras.Model, X, y):
+    """Keras' own loop over the same batch, repeated: what `model.fit` costs per step."""
+    return keras_fit(model, tf.data.Dataset.from_tensors((X, y)).repeat(), LOSS, make_optimizer())
+
+
+def digits_32() -> tuple[np.ndarray, ...]:
+    """The real digits, padded to 32x32 and repeated over three channels (NHWC)."""
+    data = load_digits_28()
+    pad = lambda x: np.repeat(np.pad(x, ((0, 0), (2, 2), (2, 2)))[..., None], 3, axis=-1)  # noqa: E731
+    return pad(data.x_train), data.y_train, pad(data.x_test), data.y_test
+
+
+def train_on_digits(epochs: int = 2, batch_size: int = 64, mode: str = "function") -> float:
+    """A short convergence check: test accuracy after ``epochs`` epochs (same shuffles as PyTorch)."""
+    x_train, y_train, x_test, y_test = digits_32()
+    model = build(mode=mode)
+    train_step = make_train_step(model, mode)
+    order = np.random.default_rng(0)
+    for _ in range(epochs):
+        for batch in np.array_split(order.permutation(len(y_train)), len(y_train) // batch_size):
+            sync(train_step(tf.constant(x_train[batch]), tf.constant(y_train[batch])))
+    predicted = to_numpy(make_predict(model, mode)(tf.constant(x_test))).argmax(axis=1)
+    return float((predicted == y_test).mean())
+
+
+if __name__ == "__main__":
+    settings = configure(threads=1)
+    print(f"device {settings['device']}, {count_trainable_params(build()):,} trainable parameters")
+    print(f"test accuracy on real digits after 2 epochs: {train_on_digits():.3f}")
