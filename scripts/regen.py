@@ -118,7 +118,8 @@ def cli() -> None:
               help="Run only one framework's jobs; the other's stored runs are kept.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 @click.option("--profile", type=click.Choice(PROFILES), default="default", show_default=True,
-              help="quick: 1 repeat (<=5 min on 2 cores); default: 5 repeats (<=30 min); full: 10.")
+              help="quick: 1 process per configuration (minutes); default: 9 per CNN configuration at batch "
+                   "128, 4 for the rest that decides, fewer for trends (about an hour on 2 cores); full: 15.")
 @click.option("--repeats", type=click.IntRange(min=1, max=MAX_REPEATS), default=None,
               help=f"Processes per configuration, 1 to {MAX_REPEATS} (overrides the profile).")
 @click.option("--force", is_flag=True, help="Rerun cases even when their stored result is fresh.")

@@ -74,12 +74,25 @@ def test_a_clear_difference_beyond_the_band_is_reported():
     assert "A is faster" in ratio.describe("A", "B")
 
 
-def test_the_rank_test_can_veto_a_narrow_interval():
+def test_three_processes_a_side_are_not_enough_to_decide():
     # Three processes a side cannot reach p < 0.05 in a two-sided rank test, however clear the steps.
     a, b = _processes([10.0, 10.0, 10.0], seed=5), _processes([11.0, 11.0, 11.0], seed=6)
     ratio = stats.ratio_of_medians(a, b)
     assert ratio.interval_excludes_one and ratio.p_value >= 0.05
-    assert not ratio.significant and "rank test" in ratio.why_not
+    assert not ratio.significant and "not decided: 3 process(es)" in ratio.why_not
+    assert "not decided" in ratio.describe("A", "B")
+
+
+def test_four_clearly_separated_processes_a_side_decide():
+    a, b = _processes([10.0, 10.1, 9.9, 10.0], seed=5), _processes([11.0, 11.1, 10.9, 11.0], seed=6)
+    ratio = stats.ratio_of_medians(a, b)
+    assert ratio.processes == (4, 4) and ratio.p_value < 0.05 and ratio.significant
+
+
+def test_the_rank_test_can_veto_a_narrow_interval():
+    ratio = stats.Ratio(0.9, 0.85, 0.95, p_value=0.2, band=0.01, processes=(9, 9))
+    assert ratio.interval_excludes_one and ratio.beyond_noise
+    assert not ratio.significant and "rank test p = 0.20" in ratio.why_not
 
 
 def test_a_configuration_spreading_over_ten_percent_is_unstable():
@@ -99,9 +112,9 @@ def _run(median_ms, repeat):
 def test_repeat_check_splits_each_configuration_into_even_and_odd_rounds():
     from engine.bench import summarize
 
-    steady = {"runs": [_run(m, r) for r, m in enumerate([10.0, 10.1, 9.9, 10.0, 10.1, 9.9, 10.0, 10.05, 9.95])]}
+    steady = {"case": "headline", "runs": [_run(m, r) for r, m in enumerate([10.0, 10.1, 9.9, 10.0, 10.1, 9.9, 10.0, 10.05, 9.95])]}
     [check] = summarize.repeat_checks(summarize.train_rows(steady), steady)
     assert check["processes"] == (5, 4) and not check["disagrees"]
     # The machine got 30 % slower for the odd rounds only: the configuration disagrees with itself.
-    drifted = {"runs": [_run(10.0 * (1.3 if r % 2 else 1.0), r) for r in range(9)]}
+    drifted = {"case": "headline", "runs": [_run(10.0 * (1.3 if r % 2 else 1.0), r) for r in range(9)]}
     assert summarize.repeat_checks(summarize.train_rows(drifted), drifted)[0]["disagrees"]

@@ -5,8 +5,9 @@ Each (framework, configuration, repeat) becomes one job, run in its own
 process by the harness. Profiles trade time for confidence:
 
 * ``quick``  one process per configuration, few steps, the sizes that matter most;
-* ``default`` nine short processes per headline configuration (docs/method.md#noise), fewer
-  for the side cases, each of which says so with its ``repeats``;
+* ``default`` nine short processes per CNN configuration at batch 128 (docs/method.md#noise),
+  four (the fewest that can decide) for batch 512, the Transformer and the ResNet, fewer for
+  trend points and side cases, each of which says so with its ``repeats``;
 * ``full``   fifteen, more steps and sizes.
 """
 
@@ -199,6 +200,10 @@ _add(Case(
     },
     # Short processes, more of them (docs/method.md#noise): the warm-up stays at ten steps.
     steps={"quick": (10, 15), "default": (10, 15), "full": (20, 60)},
+    # Batch 512 asks how the ranking holds as the batch grows; four processes a row, the fewest
+    # that can decide (docs/method.md#noise-rule), to leave the default profile's time for the
+    # Transformer and the ResNet.
+    batch_repeats={"default": {512: 4}},
 ))
 
 # The harness serves large blocks from the heap (see timed_env.py); this case runs
@@ -222,7 +227,7 @@ _add(Case(
     },
     steps={"quick": (10, 15), "default": (10, 20), "full": (20, 60)},
     variants=ALLOCATOR_VARIANTS,
-    repeats={"default": 5},
+    repeats={"default": 4},  # the fewest that can decide whether the setting matters (docs/method.md#noise-rule)
 ))
 
 # The models people train now (docs/method.md#workloads): each framework's tiers on a Transformer
@@ -246,7 +251,10 @@ _add(Case(
         "default": _grid(TRANSFORMER_TIERS, (8,), (2,)),
         "full": _grid(TRANSFORMER_TIERS + [("tf", "eager"), ("tf", "xla-bf16")], (8, 16), (2,)),
     },
-    steps={"quick": (3, 5), "default": (3, 8), "full": (5, 20)},
+    steps={"quick": (2, 3), "default": (2, 5), "full": (5, 20)},
+    # Four processes a row, the fewest that can decide (docs/method.md#noise-rule): every process
+    # pays TensorFlow's import, and a compiled tier its compilation, before its first timed step.
+    repeats={"default": 4},
     options={"data": "text"},
 ))
 
@@ -261,7 +269,8 @@ _add(Case(
         "default": _grid(RESNET_TIERS, (32,), (2,)),
         "full": _grid(RESNET_TIERS + [("tf", "eager"), ("tf", "xla-bf16")], (32, 128), (2,)),
     },
-    steps={"quick": (3, 5), "default": (3, 8), "full": (5, 20)},
+    steps={"quick": (2, 3), "default": (2, 6), "full": (5, 20)},
+    repeats={"default": 4},  # the fewest that can decide (docs/method.md#noise-rule), as for the Transformer
 ))
 
 # Memory and per-step overhead as the model grows (C02, C09, C16): the Transformer from 1.5 M to
@@ -276,12 +285,12 @@ _add(Case(
     claims=("C02", "C09", "C16"),
     workload="transformer_workload",
     grid={
-        "quick": _grid([("torch", "eager"), ("tf", "function")], (8,), (1, 3)),
+        "quick": _grid([("torch", "eager"), ("tf", "function")], (8,), (1, 2)),
         "default": _grid(SWEEP_MODES, (8,), (1, 2, 3)),
         "full": _grid(SWEEP_MODES, (8,), (1, 2, 3)),
     },
-    steps={"quick": (2, 3), "default": (2, 5), "full": (3, 15)},
-    repeats={"default": 2},  # trend points, not a decisive comparison (the page says so)
+    steps={"quick": (2, 3), "default": (2, 3), "full": (3, 15)},
+    repeats={"default": 1, "full": 4},  # trend points, not decisive comparisons (the page says so)
     options={"data": "synthetic"},
 ))
 
@@ -333,7 +342,7 @@ _add(Case(
                  ("tf", "xla", 64, 1)],
     },
     steps={p: (0, 0) for p in PROFILES},
-    repeats={"default": 3},
+    repeats={"default": 2},  # beside the step-time rows, not decided on its own
     extra={"target": 0.95, "max_epochs": 40},
 ))
 

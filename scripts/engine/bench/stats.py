@@ -18,6 +18,9 @@ import numpy as np
 
 BOOTSTRAP_RESAMPLES = 2000
 CONFIDENCE = 0.95
+# docs/method.md#noise-rule: below four processes a side the rank test over process medians cannot
+# reach p < 0.05 at all (3 v 3: p >= 0.10); at 4 v 4 it can, when one side's all beat the other's.
+MIN_PROCESSES = 4
 SIGNIFICANCE = 0.05  # the rank test's two-sided level (docs/method.md#noise)
 UNSTABLE_RIQR = 0.10  # process medians spreading more than this (relative IQR) mark a row unstable
 
@@ -108,6 +111,7 @@ class Ratio:
     high: float
     p_value: float | None = None
     band: float = 0.0
+    processes: tuple[int, int] = (MIN_PROCESSES, MIN_PROCESSES)
 
     @property
     def interval_excludes_one(self) -> bool:
@@ -118,13 +122,20 @@ class Ratio:
         return abs(self.ratio - 1.0) > self.band
 
     @property
+    def enough_processes(self) -> bool:
+        return min(self.processes) >= MIN_PROCESSES
+
+    @property
     def significant(self) -> bool:
         rank_ok = self.p_value is None or self.p_value < SIGNIFICANCE
-        return self.interval_excludes_one and rank_ok and self.beyond_noise
+        return self.enough_processes and self.interval_excludes_one and rank_ok and self.beyond_noise
 
     @property
     def why_not(self) -> str:
         """Which part of the rule a non-significant difference failed."""
+        if not self.enough_processes:
+            return (f"not decided: {min(self.processes)} process(es) on one side, the rule needs "
+                    f"{MIN_PROCESSES}")
         if not self.interval_excludes_one:
             return "the interval includes 1.0"
         if self.p_value is not None and self.p_value >= SIGNIFICANCE:
@@ -157,7 +168,7 @@ def ratio_of_medians(
     low, high = np.quantile(boot, [alpha, 1.0 - alpha])
     return Ratio(median_of_medians(runs_a) / median_of_medians(runs_b), float(low), float(high),
                  p_value=rank_test_p(process_medians(runs_a), process_medians(runs_b)),
-                 band=max(noise_band(runs_a), noise_band(runs_b)))
+                 band=max(noise_band(runs_a), noise_band(runs_b)), processes=(len(runs_a), len(runs_b)))
 
 
 def relative_difference(a: float, b: float) -> float:

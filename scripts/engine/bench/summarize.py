@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from engine.bench import op_buckets, stats
-from engine.bench.cases import is_compiled, mode_label, precision_of, tier_of
+from engine.bench.cases import CASES, is_compiled, mode_label, precision_of, tier_of
 
 
 def _key(run: dict) -> tuple:
@@ -175,10 +175,18 @@ def train_rows(result: dict | None, ceiling: dict | None = None, variant: str | 
             foreign_cores=max((r["foreign_cores"] for r in runs if r.get("foreign_cores") is not None),
                               default=None),
             own_peak=peak_flops(ceiling, precision_of(key[1]), key[0]),
-            step_flops=runs[0]["result"]["train_step_flops"],
+            step_flops=_step_flops(result, runs[0], key[2], key[3]),
             items_per_sample=runs[0]["result"].get("items_per_sample", 1),
         ))
     return rows
+
+
+def _step_flops(result: dict, run: dict, batch_size: int, size: int) -> int:
+    """FLOPs of one step as the run recorded them; results from before runs recorded them
+    (other machines' files) get the same count from the case's workload description."""
+    if "train_step_flops" in run["result"]:
+        return run["result"]["train_step_flops"]
+    return CASES[result["case"]].description.train_step_flops(batch_size, size)
 
 
 def find(rows, **where):
