@@ -367,5 +367,39 @@ def snippets(mode) -> None:
         sys.exit(procs.interrupted(error, "").exit_code)
 
 
+@cli.command()
+@click.option("--facts", "facts_file", type=click.Path(dir_okay=False, exists=True), default=None,
+              help="Diagnose facts recorded earlier (--save) instead of this machine's.")
+@click.option("--save", type=click.Path(dir_okay=False), default=None,
+              help="Also write the facts gathered here to this JSON file (to attach to an issue).")
+def doctor(facts_file, save) -> None:
+    """Check this builder before a build or regen: interpreters, device probes, library clashes,
+    threads, allocator, memory, load. Exit 0 sane, 2 naming each problem and its fix."""
+    import json as _json
+
+    from engine import doctor as doctor_mod
+
+    if facts_file:
+        try:
+            facts = _json.loads(Path(facts_file).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            raise InputError(f"{facts_file}: not a facts file: {error}") from None
+    else:
+        facts = doctor_mod.gather()
+    if save:
+        Path(save).write_text(_json.dumps(facts, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    text, status = doctor_mod.report(doctor_mod.diagnose(facts))
+    click.echo(text)
+    sys.exit(status)
+
+
+def main() -> None:
+    try:
+        cli()
+    except environment.DeviceError as error:  # a framework blind to the GPU nvidia-smi lists
+        click.echo(f"Error: {error}", err=True)
+        sys.exit(2)
+
+
 if __name__ == "__main__":
-    cli()
+    main()
