@@ -350,7 +350,9 @@ def diagnose(facts: dict) -> list[Finding]:
                         "record them again with regen.py doctor --save")]
     findings = []
     for check in CHECKS:
-        findings += check(facts)
+        for finding in check(facts):
+            if finding not in findings:  # two probes in one environment see its clashes twice
+                findings.append(finding)
     return findings
 
 
