@@ -25,7 +25,11 @@ venv: $(STAMP)
 
 $(STAMP): $(REQUIREMENTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --disable-pip-version-check -q -r $(REQUIREMENTS)
+	# The core stack first; then each ecosystem extra on its own, timed and sized
+	# into $(VENV)/install-costs.json for the Ecosystem page.
+	$(PYTHON) scripts/engine/install_costs.py base $(REQUIREMENTS) > $(VENV)/core-requirements.txt
+	$(BIN)/python -m pip install --disable-pip-version-check -q -r $(VENV)/core-requirements.txt
+	$(BIN)/python scripts/engine/install_costs.py record $(REQUIREMENTS) $(VENV)/install-costs.json
 	# Make snippets/ and scripts/ importable in this venv, so every snippet runs
 	# as a plain `python snippets/<page>/<name>.py`.
 	printf '%s\n%s\n' "$(CURDIR)/snippets" "$(CURDIR)/scripts" > \
