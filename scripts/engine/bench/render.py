@@ -107,57 +107,151 @@ def _svg(fig) -> bytes:
     return buffer.getvalue()
 
 
-_COLORS = {("torch", "eager"): "#ee4c2c", ("torch", "compile"): "#9c1f0b", ("tf", "eager"): "#ffb000",
-           ("tf", "function"): "#ff6f00", ("tf", "xla"): "#425066", ("tf", "fit"): "#1f77b4"}
+# One hue family per framework (PyTorch warm reds/oranges, TensorFlow blues), a
+# marker per execution tier and a dash per layout/precision variant: the same
+# mapping on every chart, in both themes. Each theme has its own shades so a
+# line stays readable on Material's light page and on its dark ("slate") one.
+THEMES = ("light", "dark")
+_TEXT = {"light": "#202124", "dark": "#e3e6ea"}
+_SHADES = {
+    "light": {"torch": ("#c2410c", "#9a1b06", "#ea7a4b", "#7c2d12"),
+              "tf": ("#1d4ed8", "#0e7490", "#6366f1", "#1e3a8a")},
+    "dark": {"torch": ("#ff8a5b", "#ffb38f", "#ff5f3a", "#ffd0b8"),
+             "tf": ("#7fb0ff", "#5ad1e6", "#a5a8ff", "#bcd3ff")},
+}
+_EXECUTIONS = {"torch": ("eager", "compile", "autotune", "cudagraphs"), "tf": ("eager", "function", "xla", "fit")}
+_MARKERS = {"eager": "o", "compile": "s", "autotune": "D", "cudagraphs": "P", "function": "s", "xla": "D", "fit": "^"}
 
 
-def chart_step_time(rows: list[S.TrainRow], x_attr: str, xlabel: str, caption: str) -> bytes:
+def series_style(framework: str, mode: str, theme: str = "light") -> dict:
+    """Colour (framework hue, tier shade), marker (tier) and dash (variant) of one series."""
+    tier = tiers.parse(mode)
+    order = _EXECUTIONS.get(framework, ())
+    shade = order.index(tier.execution) if tier.execution in order else 0
+    shades = _SHADES[theme].get(framework, ("#777777",))
+    dash = {(False, "fp32"): "-", (True, "fp32"): "--"}.get((tier.channels_last, tier.precision),
+                                                             "-." if tier.channels_last else ":")
+    return {"color": shades[shade % len(shades)], "marker": _MARKERS.get(tier.execution, "o"), "linestyle": dash}
+
+
+def _themed(fig, ax, theme: str) -> None:
+    """Transparent background, text and axes in the theme's ink."""
+    ink = _TEXT[theme]
+    fig.patch.set_alpha(0)
+    ax.set_facecolor("none")
+    for spine in ax.spines.values():
+        spine.set_color(ink)
+    ax.tick_params(colors=ink, which="both")
+    ax.xaxis.label.set_color(ink)
+    ax.yaxis.label.set_color(ink)
+    ax.title.set_color(ink)
+    legend = ax.get_legend()
+    if legend:
+        legend.get_frame().set_alpha(0)
+        for text in legend.get_texts():
+            text.set_color(ink)
+
+
+def _series_keys(rows):
+    return sorted({(r.framework, r.mode) for r in rows},
+                  key=lambda k: (k[0] != "torch", _EXECUTIONS.get(k[0], ()).index(tiers.parse(k[1]).execution)
+                                 if tiers.parse(k[1]).execution in _EXECUTIONS.get(k[0], ()) else 9, k[1]))
+
+
+def chart_step_time(rows: list[S.TrainRow], x_attr: str, xlabel: str, caption: str, theme: str = "light") -> bytes:
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 4))
-    for key in sorted({(r.framework, r.mode) for r in rows}, key=lambda k: (k[0] != "torch", k[1])):
+    for key in _series_keys(rows):
         series = sorted(S.find(rows, framework=key[0], mode=key[1]), key=lambda r: getattr(r, x_attr))
         xs = [getattr(r, x_attr) for r in series]
         ys = [r.median_ms for r in series]
         low = [r.median_ms - r.iqr_ms[0] for r in series]
         high = [r.iqr_ms[1] - r.median_ms for r in series]
-        ax.errorbar(xs, ys, yerr=[low, high], marker="o", capsize=3, label=series[0].label,
-                    color=_COLORS.get(key))
+        ax.errorbar(xs, ys, yerr=[low, high], capsize=3, label=series[0].label, **series_style(*key, theme))
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     ax.set_xlabel(xlabel)
     ax.set_ylabel("training step time, ms (median, IQR bars)")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=6.5, title="colour: framework · marker: tier · dash: layout/precision", title_fontsize=6.5,
+              ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.16))
     ax.grid(True, which="both", alpha=0.3)
     ax.set_title(caption, fontsize=8)
+    _themed(fig, ax, theme)
+    ax.get_legend().get_title().set_color(_TEXT[theme])
     data = _svg(fig)
     plt.close(fig)
     return data
 
 
-def chart_placeholder(caption: str) -> bytes:
+def chart_placeholder(caption: str, theme: str = "light") -> bytes:
     """An image that says what is missing, so pages never link to a file that does not exist."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 1.2))
     ax.axis("off")
-    ax.text(0.5, 0.5, f"{caption}: {NOT_MEASURED}", ha="center", va="center")
+    ax.text(0.5, 0.5, f"{caption}: {NOT_MEASURED}", ha="center", va="center", color=_TEXT[theme])
+    fig.patch.set_alpha(0)
     data = _svg(fig)
     plt.close(fig)
     return data
 
 
-def chart_memory(rows: list[S.TrainRow], caption: str) -> bytes:
+def _alt_escape(text: str) -> str:
+    return " ".join(text.replace("[", "(").replace("]", ")").replace('"', "'").split())
+
+
+def alt_step_time(rows: list[S.TrainRow], x_attr: str, xname: str, title: str) -> str:
+    """What the step-time chart shows, in words, from the same rows it is drawn from."""
+    parts = []
+    for key in _series_keys(rows):
+        series = sorted(S.find(rows, framework=key[0], mode=key[1]), key=lambda r: getattr(r, x_attr))
+        points = ", ".join(f"{_f(r.median_ms, 2)} ms at {xname} {getattr(r, x_attr)}" for r in series)
+        parts.append(f"{series[0].label}: {points}")
+    return _alt_escape(f"Line chart, {title}: median training step time (log scale) against {xname} "
+                       f"(log scale), one line per tier. " + "; ".join(parts) + ".")
+
+
+def alt_memory(rows: list[S.TrainRow], title: str) -> str:
+    parts = []
+    for key in _series_keys(rows):
+        series = sorted(S.find(rows, framework=key[0], mode=key[1]), key=lambda r: r.params)
+        points = ", ".join(f"{_f(r.peak_rss_mib, 0)} MiB at {r.params:,} parameters" for r in series)
+        parts.append(f"{series[0].label}: {points}")
+    return _alt_escape(f"Line chart, {title}: peak host memory against trainable parameters, one line per "
+                       f"tier. " + "; ".join(parts) + ".")
+
+
+def alt_profile(chosen: list[tuple[str, dict]], title: str) -> str:
+    parts = []
+    for why, prof in chosen:
+        buckets = ", ".join(f"{b} {_f(prof['buckets_ns_per_step'][b] / 1e6, 2)} ms" for b in BUCKETS)
+        parts.append(f"{prof['label']} ({why}): {buckets}")
+    return _alt_escape(f"Stacked bar chart, {title}: milliseconds per training step by kind of work. "
+                       + "; ".join(parts) + ".")
+
+
+def chart_md(stem: str, alt: str, data_link: str, data_text: str) -> str:
+    """Both theme variants of a chart (Material shows the one matching the page), and where its data is."""
+    return (f"![{alt}](generated/bench/{stem}.svg#only-light){{ .chart loading=lazy }}\n"
+            f"![{alt}](generated/bench/{stem}-dark.svg#only-dark){{ .chart loading=lazy }}\n\n"
+            f"<small>[Data: {data_text}]({data_link}){{ .chart-data }}</small>\n")
+
+
+def chart_memory(rows: list[S.TrainRow], caption: str, theme: str = "light") -> bytes:
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 4))
-    for key in sorted({(r.framework, r.mode) for r in rows}, key=lambda k: (k[0] != "torch", k[1])):
+    for key in _series_keys(rows):
         series = sorted(S.find(rows, framework=key[0], mode=key[1]), key=lambda r: r.params)
-        ax.plot([r.params for r in series], [r.peak_rss_mib or 0 for r in series], marker="o",
-                label=series[0].label, color=_COLORS.get(key))
+        ax.plot([r.params for r in series], [r.peak_rss_mib or 0 for r in series],
+                label=series[0].label, **series_style(*key, theme))
     ax.set_xscale("log")
     ax.set_xlabel("trainable parameters")
     ax.set_ylabel("peak host RSS of the process, MiB")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, title="colour: framework · marker: tier", title_fontsize=7,
+              ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.16))
     ax.grid(True, which="both", alpha=0.3)
     ax.set_title(caption, fontsize=8)
+    _themed(fig, ax, theme)
+    ax.get_legend().get_title().set_color(_TEXT[theme])
     data = _svg(fig)
     plt.close(fig)
     return data
@@ -429,7 +523,7 @@ def profile_md(result, headline) -> str:
 _BUCKET_COLORS = ("#4c72b0", "#8172b3", "#64b5cd", "#55a868", "#ccb974", "#dd8452", "#937860", "#c44e52")
 
 
-def chart_profile(chosen: list[tuple[str, dict]], caption: str) -> bytes:
+def chart_profile(chosen: list[tuple[str, dict]], caption: str, theme: str = "light") -> bytes:
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 0.5 + 0.45 * len(chosen)))
     labels = [f"{p['label']}\n({why})" for why, p in chosen]
@@ -443,6 +537,7 @@ def chart_profile(chosen: list[tuple[str, dict]], caption: str) -> bytes:
     ax.tick_params(axis="y", labelsize=7)
     ax.legend(fontsize=7, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.12 - 0.6 / len(chosen)))
     ax.set_title(caption, fontsize=8)
+    _themed(fig, ax, theme)
     data = _svg(fig)
     plt.close(fig)
     return data
@@ -829,22 +924,36 @@ def render_all(root: Path | None = None, target: Path | None = None) -> list[Pat
     fragment("dispatch.md", "dispatch", dispatch_md)
     fragment("time_to_accuracy.md", "time_to_accuracy", accuracy_md)
 
-    for case_name, chart, fn in (
-        ("headline", "headline_step_time.svg",
-         lambda rows, cap: chart_step_time(rows, "batch_size", "batch size", cap)),
-        ("size_sweep", "size_sweep_step_time.svg",
-         lambda rows, cap: chart_step_time(rows, "width", f"model width multiplier (1 = {flops.trainable_params(1):,} parameters)", cap)),
-        ("size_sweep", "size_sweep_memory.svg", chart_memory),
+    size_x = f"model width multiplier (1 = {flops.trainable_params(1):,} parameters)"
+    for case_name, stem, fn, alt_fn, link in (
+        ("headline", "headline_step_time",
+         lambda rows, cap, theme: chart_step_time(rows, "batch_size", "batch size", cap, theme),
+         lambda rows, title: alt_step_time(rows, "batch_size", "batch", title),
+         ("speed.md#c07", "the training-speed table")),
+        ("size_sweep", "size_sweep_step_time",
+         lambda rows, cap, theme: chart_step_time(rows, "width", size_x, cap, theme),
+         lambda rows, title: alt_step_time(rows, "width", "width", title),
+         ("speed.md#c02", "the model-size table")),
+        ("size_sweep", "size_sweep_memory", chart_memory, alt_memory, ("speed.md#c02", "the model-size table")),
     ):
         rows = S.train_rows(res.get(case_name), res.get("ceiling"))
-        if rows:
-            files[chart] = fn(rows, f"{CASES[case_name].title}\n{_hw_phrase(res[case_name])}")
-        else:
-            files[chart] = chart_placeholder(CASES[case_name].title)
+        title = CASES[case_name].title
+        for theme in THEMES:
+            name = f"{stem}.svg" if theme == "light" else f"{stem}-dark.svg"
+            files[name] = (fn(rows, f"{title}\n{_hw_phrase(res[case_name])}", theme) if rows
+                           else chart_placeholder(title, theme))
+        alt = alt_fn(rows, f"{title}, {_hw_phrase(res[case_name])}") if rows else f"{title}: {NOT_MEASURED}"
+        files[f"{stem}.md"] = BANNER + chart_md(stem, alt, *link)
 
     chosen = _profile_selection(S.profile_rows(res.get("op_profile")), res.get("headline"))
-    files["op_profile.svg"] = (chart_profile(chosen, f"{CASES['op_profile'].title}\n{_hw_phrase(res['op_profile'])}")
-                               if chosen else chart_placeholder(CASES["op_profile"].title))
+    profile_title = CASES["op_profile"].title
+    for theme in THEMES:
+        name = "op_profile.svg" if theme == "light" else "op_profile-dark.svg"
+        files[name] = (chart_profile(chosen, f"{profile_title}\n{_hw_phrase(res['op_profile'])}", theme)
+                       if chosen else chart_placeholder(profile_title, theme))
+    files["op_profile_chart.md"] = BANNER + chart_md(
+        "op_profile", alt_profile(chosen, f"{profile_title}, {_hw_phrase(res['op_profile'])}") if chosen
+        else f"{profile_title}: {NOT_MEASURED}", "speed.md#why", "the op-profile table")
     files["summary.md"] = BANNER + summary_md(res, all_results)
     verdicts = {
         "c02": lambda: verdict_c02(res), "c03": lambda: verdict_c03(res),
