@@ -89,12 +89,26 @@ def _render(root: Path) -> None:
 FRAMEWORK_MODULES = {"torch": "torch", "tf": "tensorflow"}
 
 
+def _importable(module: str, python: str) -> bool:
+    if python == sys.executable:
+        return importlib.util.find_spec(module) is not None
+    import subprocess
+
+    check = f"import importlib.util, sys; sys.exit(importlib.util.find_spec({module!r}) is None)"
+    try:
+        return subprocess.run([python, "-c", check], capture_output=True, timeout=60).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
 def _require_frameworks(frameworks: tuple[str, ...]) -> None:
     """Refuse to start a regen whose every job would fail on an import (e.g. outside the venv)."""
-    missing = [FRAMEWORK_MODULES[fw] for fw in frameworks if importlib.util.find_spec(FRAMEWORK_MODULES[fw]) is None]
+    pythons = {fw: _env(lambda fw=fw: envinput.python_for(fw)) for fw in frameworks}
+    missing = [f"{FRAMEWORK_MODULES[fw]} not importable by {pythons[fw]}" for fw in frameworks
+               if not _importable(FRAMEWORK_MODULES[fw], pythons[fw])]
     if missing:
-        raise InputError(f"{', '.join(missing)} not importable by {sys.executable}, which runs the timed "
-                         "processes; run `make site` once and use .venv/bin/python (nothing was run)")
+        raise InputError(f"{'; '.join(missing)}, which runs its timed processes; run `make site` once and use "
+                         ".venv/bin/python, or fix GUIDE_PYTHON_TORCH / GUIDE_PYTHON_TF (nothing was run)")
 
 
 def _logger() -> logging.Logger:
@@ -326,7 +340,7 @@ def _crosscheck(batch_size, rounds) -> None:
             if not record["ok"]:
                 raise click.ClickException(f"harness run failed: {record['reason']}")
             ours.append(stats.median(record["result"]["samples_ns"]) / 1e6)
-            done, timed_out = procs.run([sys.executable, "-m", "engine.bench.crosscheck", framework,
+            done, timed_out = procs.run([envinput.python_for(framework), "-m", "engine.bench.crosscheck", framework,
                                          str(batch_size), mode], 600,
                                         env=child_env(device, environment.usable_cores()))
             if timed_out or done.returncode != 0:

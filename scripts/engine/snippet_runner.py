@@ -1,7 +1,10 @@
 """Runs every example in its own process and caches what it printed.
 
 Each snippet runs as ``python snippets/<page>/<name>.py`` in a fresh process
-(so torch and TensorFlow never share one), with a timeout. Its stdout and the
+(so torch and TensorFlow never share one), with a timeout, under its
+framework's interpreter (``envinput.python_for``: ``*_torch.py`` under
+GUIDE_PYTHON_TORCH, ``*_tf.py`` under GUIDE_PYTHON_TF, both defaulting to the
+build's own). Its stdout and the
 files it wrote are stored under ``.cache/snippets/<page>/`` together with the
 key they were produced under (see ``engine.keys``); the next build reuses them
 while the key is unchanged. Failures are never cached: they fail the build
@@ -22,7 +25,6 @@ import logging
 import os
 import re
 import shutil
-import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -170,7 +172,8 @@ def run_one(snippet: Snippet, key: str, jobs: int = 1, cancel: threading.Event |
         started = time.perf_counter()
         # Its own process group, so a timeout or an interrupt stops the workers it
         # spawned too (DataLoader, multi-process demos); they die with the build.
-        done, timed_out = procs.run([sys.executable, str(snippet.path)], timeout, cwd=paths.ROOT,
+        # Under its framework's interpreter (GUIDE_PYTHON_TORCH / GUIDE_PYTHON_TF; default this one).
+        done, timed_out = procs.run([envinput.python_for(snippet.framework), str(snippet.path)], timeout, cwd=paths.ROOT,
                                     env=snippet_env(output_dir, jobs))
         stdout, stderr = done.stdout, done.stderr
         if cancel.is_set():
