@@ -13,7 +13,7 @@ from pathlib import Path
 
 from common import tiers
 from engine import atomic, environment, paths
-from engine.bench import flops, stats, store
+from engine.bench import flops, glance, stats, store
 from engine.bench import summarize as S
 from engine.bench.cases import CASES, FRAMEWORK_LABELS, GLIBC_DEFAULTS, HARNESS_SETTING, mode_label
 from engine.bench.op_buckets import BUCKETS
@@ -961,6 +961,7 @@ def render_all(root: Path | None = None, target: Path | None = None) -> list[Pat
         "c09": lambda: verdict_c09(res), "c16": lambda: verdict_c16(res),
         "c19": lambda: verdict_c19(res, all_results),
     }
+    verdict_texts: dict[str, str] = {}
     for claim, fn in verdicts.items():
         try:
             text = fn() if res else NOT_MEASURED
@@ -969,6 +970,10 @@ def render_all(root: Path | None = None, target: Path | None = None) -> list[Pat
         if text == NOT_MEASURED:
             text = f"*{CLAIM_TITLES[claim]}: {NOT_MEASURED}.*"
         files[f"verdict_{claim}.md"] = BANNER + text + "\n"
+        verdict_texts[claim] = text
+    files["glance.md"] = BANNER + glance.glance_md(
+        res, verdict_texts, paths.DOCS_DIR / "claims.md",
+        f"*Measured on {_hw_phrase(res['headline'])}.*" if res.get("headline") else f"*{NOT_MEASURED}.*")
 
     others = []
     for mid in sorted(all_results):
