@@ -108,3 +108,19 @@ def test_chart_is_deterministic_svg(runs):
 def test_missing_run_fails_loudly(tmp_path):
     with pytest.raises(FileNotFoundError, match="no TensorBoard event files"):
         tensorboard_curves.find_run_dir(tmp_path, "runs/torch")
+
+
+def test_the_build_reads_the_runs_in_a_child_and_never_imports_tensorflow(runs, tmp_path_factory):
+    # The MkDocs process must hold neither framework: TensorBoard's reader imports TensorFlow on Reload.
+    base = next(iter(tmp_path_factory.getbasetemp().glob("tb*")))
+    code = textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {str(ROOT / "scripts")!r})
+        from engine import tensorboard_curves as t
+        runs = t.read_runs_in_child([{str(base / "torch")!r}, {str(base / "tf")!r}])
+        assert "tensorflow" not in sys.modules and "torch" not in sys.modules, "a framework was imported"
+        print(runs[0].scalars["train/loss"], runs[1].scalars["test/accuracy"], len(runs[1].tags))
+    """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == f"{LOSSES} {ACCURACIES} {len(runs['TensorFlow'].tags)}"
