@@ -39,6 +39,7 @@ BUILD_STEPS = [
     "engine.tensorboard_curves:refresh",
     "engine.notebooks:refresh",
     "engine.scalability_summary:refresh",
+    "engine.parity:refresh",  # runs each parity pair: PyTorch side, then TensorFlow side
     "engine.bench:refresh_for_build",
 ]
 
