@@ -157,6 +157,8 @@ def run(case_names, exclude, framework, device, profile, repeats, force, allow_d
     except store.StoreError as error:
         raise InputError(str(error)) from None
     frameworks = cases_mod.FRAMEWORKS if framework == "both" else (framework,)
+    if not dry_run:
+        _require_frameworks(frameworks)  # before the staleness check asks those interpreters their versions
     if not no_render:
         _load_every_result(root, ", or pass --no-render")
     todo, downgrades = [], []
@@ -190,8 +192,6 @@ def run(case_names, exclude, framework, device, profile, repeats, force, allow_d
         return
     if refusal:
         raise InputError(f"{refusal} (nothing was run)")
-    if todo:
-        _require_frameworks(frameworks)
     failed = []
     started = time.perf_counter()
     finished = 0
@@ -410,7 +410,7 @@ def doctor(facts_file, save) -> None:
 def main() -> None:
     try:
         cli()
-    except environment.DeviceError as error:  # a framework blind to the GPU nvidia-smi lists
+    except (environment.DeviceError, environment.InterpreterError) as error:  # e.g. blind to the GPU nvidia-smi lists
         click.echo(f"Error: {error}", err=True)
         sys.exit(2)
 

@@ -83,7 +83,8 @@ def test_each_snippet_runs_under_its_framework_interpreter(pythons, tmp_path, mo
     (root / "demo" / "pick_tf.py").write_text('print("tf side")\n')
     summary = refresh("all", logging.getLogger("test"), snippets=discover(root), jobs=1)
     assert len(summary.ran) == 2
-    assert sorted(calls(pythons)) == [f"tf-python {root}/demo/pick_tf.py", f"torch-python {root}/demo/pick_torch.py"]
+    ran = sorted(call for call in calls(pythons) if " -c " not in call)  # -c: the key reading its packages
+    assert ran == [f"tf-python {root}/demo/pick_tf.py", f"torch-python {root}/demo/pick_torch.py"]
     assert (paths.SNIPPET_OUTPUT_DIR / "demo" / "pick_tf.txt").read_text() == "tf side\n"
 
 
@@ -115,12 +116,31 @@ def test_each_probe_runs_under_the_interpreter_it_is_given(pythons):
 
 
 def test_regen_refuses_an_interpreter_that_cannot_import_its_framework(pythons, tmp_path, monkeypatch):
-    stand_in(pythons, "tf-python", then="fail")
     monkeypatch.setenv("GUIDE_RESULTS_DIR", str(tmp_path / "results"))
     fixtures.write_all(tmp_path / "results")
+    stand_in(pythons, "tf-python", then="fail")
+    environment.interpreter_packages.cache_clear()
     cli = load_module(ROOT / "scripts" / "regen.py", "regen_interpreters").cli
     result = CliRunner().invoke(cli, ["run", "inference", "--force", "--framework", "tf", "--no-render",
                                       "--results-dir", str(tmp_path / "results")], catch_exceptions=False)
     assert result.exit_code == 2, result.output
     assert f"tensorflow not importable by {pythons / 'tf-python'}" in result.output
     assert "nothing was run" in result.output
+
+
+def test_a_framework_environment_of_its_own_keys_that_framework_by_its_own_packages(tmp_path, monkeypatch):
+    from engine import keys
+    from engine.bench import store
+
+    other = tmp_path / "other-torch-python"  # answers like a venv with another torch
+    other.write_text("#!/bin/sh\necho '{\"versions\": {\"torch\": \"9.9.0+cu130\", \"numpy\": \"2.4.6\"}, "
+                     "\"packages\": \"0123456789abcdef\"}'\n")
+    other.chmod(0o755)
+    snippet_torch, snippet_tf = ROOT / "snippets/ease_of_use/mnist_cnn_torch.py", ROOT / "snippets/ease_of_use/mnist_cnn_tf.py"
+    before = keys.cache_key(snippet_torch, "cpu"), keys.cache_key(snippet_tf, "cpu")
+    assert store.current_versions()["torch"] == environment.package_version("torch")
+    monkeypatch.setenv("GUIDE_PYTHON_TORCH", str(other))
+    assert keys.cache_key(snippet_torch, "cpu") != before[0]  # a torch upgrade in its own venv reruns it
+    assert keys.cache_key(snippet_tf, "cpu") == before[1]
+    assert store.current_versions()["torch"] == "9.9.0+cu130"
+    assert store.current_versions()["keras"] == environment.package_version("keras")

@@ -67,6 +67,40 @@ def installed_packages_hash() -> str:
     return hashlib.sha256("\n".join(pairs).encode()).hexdigest()[:16]
 
 
+# The packages each framework's own environment adds; with one environment per framework these
+# versions are read from that framework's interpreter (interpreter_packages).
+FRAMEWORK_OWN_PACKAGES = {"torch": ("torch",), "tf": ("tensorflow", "tensorflow-cpu", "keras", "tensorboard")}
+
+
+@functools.lru_cache(maxsize=4)
+def interpreter_packages(python: str) -> dict:
+    """``{"versions": framework_versions(), "packages": installed_packages_hash()}`` as ``python`` sees them.
+
+    This interpreter answers directly; another (GUIDE_PYTHON_TORCH / GUIDE_PYTHON_TF) is asked in a
+    child that imports only this module (standard library), so no framework is imported.
+    """
+    import sys
+
+    if python == sys.executable:
+        return {"versions": framework_versions(), "packages": installed_packages_hash()}
+    code = ("import json, sys; sys.path.insert(0, sys.argv[1]); from engine import environment as e; "
+            "print(json.dumps({'versions': e.framework_versions(), 'packages': e.installed_packages_hash()}))")
+    try:
+        done = subprocess.run([python, "-c", code, str(Path(__file__).resolve().parents[1])], capture_output=True,
+                              text=True, timeout=120, check=True)
+        return json.loads(done.stdout.strip().splitlines()[-1])
+    except (OSError, subprocess.SubprocessError, IndexError, ValueError) as error:
+        raise InterpreterError(f"could not read the installed packages of {python} (GUIDE_PYTHON_TORCH / "
+                               f"GUIDE_PYTHON_TF): {error}") from None
+
+
+def versions_for(framework: str | None) -> dict:
+    """Installed versions as the processes of ``framework`` see them (None: this interpreter)."""
+    from engine import envinput
+
+    return interpreter_packages(envinput.python_for(framework))["versions"]
+
+
 @functools.lru_cache(maxsize=1)
 def gpu_names() -> tuple[str, ...]:
     """Names of the NVIDIA GPUs this process may use; empty without a driver."""
@@ -92,6 +126,10 @@ FRAMEWORK_NAMES = {"torch": "PyTorch", "tf": "TensorFlow"}
 
 class DeviceError(ValueError):
     """``nvidia-smi`` lists a GPU that a framework cannot use; the message names the fix."""
+
+
+class InterpreterError(ValueError):
+    """A framework's interpreter (GUIDE_PYTHON_*) could not say what it has installed."""
 
 
 @functools.lru_cache(maxsize=4)

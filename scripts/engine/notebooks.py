@@ -125,6 +125,7 @@ def kernel_env(output_dir: Path) -> dict[str, str]:
     env["GUIDE_OUTPUT_DIR"] = str(output_dir)  # figures the notebook saves stay out of the repo
     env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"  # figures become cell outputs
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")  # on a GPU, TF would otherwise take the whole card
     env["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"  # silences a debugger warning on frozen modules
     return env
 

@@ -140,6 +140,9 @@ def snippet_env(output_dir: Path, jobs: int = 1) -> dict[str, str]:
         TF_CPP_MIN_LOG_LEVEL=env.get("TF_CPP_MIN_LOG_LEVEL", "2"),
         KERAS_BACKEND="tensorflow",  # the TF examples are about TF, whatever the reader's shell says
     )
+    # On a GPU, TensorFlow otherwise reserves nearly the whole card at start-up (also in the snippet that
+    # runs beside it); growing on demand is what the examples that set it in code do too.
+    env.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
     return env
 
 
@@ -204,7 +207,7 @@ def _record(snippet: Snippet, key: str, stdout: str, stderr: str, seconds: float
         "seconds": round(seconds, 3),
         "ran_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "device": environment.detect_device(),
-        "versions": environment.framework_versions(),
+        "versions": environment.versions_for(snippet.framework),  # as its own interpreter sees them
         "files": sorted(p.relative_to(kept).as_posix() for p in kept.rglob("*") if p.is_file()),
     }
 
@@ -288,6 +291,10 @@ def refresh(
 
     if to_run:
         jobs = jobs or default_jobs()
+        if device == "cuda" and jobs > 1:
+            # Two examples on one card compete for its memory and its timing; one at a time on a GPU.
+            log.info(f"snippets: one at a time on the GPU (GUIDE_JOBS would allow {jobs})")
+            jobs = 1
         shared = [(s, k) for s, k in to_run if not is_exclusive(s)]
         alone = [(s, k) for s, k in to_run if is_exclusive(s)]
         log.info(
