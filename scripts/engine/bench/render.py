@@ -352,8 +352,9 @@ def headline_md(result, ceiling) -> str:
     checks = S.repeat_checks(rows, result)
     if checks:
         disagree = [c for c in checks if c["disagrees"]]
-        lines.append(f"- Repeat check: each configuration's even rounds against its odd rounds, by the same "
-                     f"rule as every comparison above. {len(checks) - len(disagree)} of {len(checks)} "
+        lines.append(f"- Repeat check: a configuration compared with itself (its even-numbered rounds "
+                     f"against its odd-numbered ones, by the rule every comparison above uses) should show no "
+                     f"difference. {len(checks) - len(disagree)} of {len(checks)} "
                      "configurations agreed with themselves"
                      + (": " + "; ".join(f"{c['row'].label}, batch {c['row'].batch_size} did not "
                                         f"({c['ratio'].ratio:.2f}x)" for c in disagree) if disagree else "")
@@ -715,7 +716,8 @@ SCALE_PARAMS = 10_000_000
 
 
 def verdict_c16(res) -> str:
-    parts, trends, all_rows = [], [], []
+    """A verdict word, one sentence, and the small table of ratios behind it."""
+    rows_out, trends, all_rows = [], [], []
     sweeps = (("headline", "batch_size", "batch", (("torch", "eager-cl", "compile-cl"), ("tf", "eager", "function"))),
               ("size_sweep", "width", "width", (("torch", "eager", "compile"), ("tf", "eager", "function"))))
     for case, attr, what, pairs in sweeps:
@@ -732,26 +734,36 @@ def verdict_c16(res) -> str:
                 c = S.find(rows, framework=fw, mode=compiled_mode, **{attr: x})[0]
                 ratios.append(e.median_ms / c.median_ms)
             # The claim holds for a sweep only if eager ends up slower AND falls further behind.
-            trends.append(ratios[1] > ratios[0] * 1.05 and ratios[1] > 1.0)
-            parts.append(f"{FRAMEWORK_LABELS[fw]}, {what} {xs[0]} → {xs[-1]}: {mode_label(fw, eager_mode)} takes "
-                         f"{ratios[0]:.2f}x → {ratios[1]:.2f}x the time of {mode_label(fw, compiled_mode)}")
-    if not parts:
+            grew = ratios[1] > ratios[0] * 1.05 and ratios[1] > 1.0
+            trends.append(grew)
+            rows_out.append([f"{FRAMEWORK_LABELS[fw]}, {what} {xs[0]} → {xs[-1]}", mode_label(fw, eager_mode),
+                             mode_label(fw, compiled_mode), f"{ratios[0]:.2f}× → {ratios[1]:.2f}×",
+                             "yes" if grew else "no"])
+    if not rows_out:
         return NOT_MEASURED
+    how_many = ("in every sweep" if all(trends) else "in none of the sweeps" if not any(trends) else
+                f"in {sum(trends)} of {len(trends)} sweeps")
+    tested = (f"{_params_range(all_rows)}, batch {min(r.batch_size for r in all_rows)}–"
+              f"{max(r.batch_size for r in all_rows)}, fp32")
     if max(r.params for r in all_rows) < SCALE_PARAMS:
-        verdict = "**Not tested at scale**"
-        finding = ("in the small range measured, " + ("eager fell further behind in every sweep" if all(trends) else
-                   "eager fell further behind in no sweep" if not any(trends) else
-                   "eager fell further behind in some sweeps and not others"))
+        verdict = "**Not tested at scale.**"
+        sentence = (f"Over the small range measured ({tested}), the claimed pattern (eager slower than "
+                    f"compiled, and more so as the work grows) appeared {how_many}; models this small cannot "
+                    "show a cost that only appears at scale.")
     elif all(trends):
-        verdict, finding = "**Supported** here", "eager execution fell further behind the compiled step as the work grew"
+        verdict = "**Supported** here."
+        sentence = f"Eager execution fell further behind the compiled step as the work grew, {how_many} ({tested})."
     elif not any(trends):
-        verdict, finding = "**Not supported** here", "in no sweep did eager execution fall further behind"
+        verdict = "**Not supported** here."
+        sentence = f"Eager execution did not fall further behind the compiled step as the work grew ({tested})."
     else:
-        verdict, finding = "**Depends on the framework and on what grows**", "the eager penalty grew in some sweeps only"
+        verdict = "**Depends on the framework and on what grows.**"
+        sentence = f"Eager execution fell further behind the compiled step {how_many} ({tested})."
     hw = _hw_phrase(res.get("headline") or res["size_sweep"])
-    return (f"{verdict}: {finding}. Tested range: {_params_range(all_rows)}, batch sizes "
-            f"{min(r.batch_size for r in all_rows)}–{max(r.batch_size for r in all_rows)}, fp32 ({hw}). "
-            "Ratio of median step times: " + "; ".join(parts) + ".")
+    return (f"{verdict} {sentence}\n\n"
+            + table(["Sweep", "Eager", "Compiled", "Eager ÷ compiled step time, first → last",
+                     "Eager fell further behind?"], rows_out)
+            + f"\n*Median step times, {hw}.*")
 
 
 def _gpu_results(all_results: dict) -> list[tuple[str, dict]]:
@@ -827,12 +839,18 @@ def _allocator_sentence(res) -> str:
     largest = [max((pair for pair in pairs if (pair[0].framework, pair[0].mode) == key),
                    key=lambda pair: pair[0].batch_size)
                for key in sorted({(r.framework, r.mode) for r, _ in pairs}, key=lambda k: (k[0] != "torch", k[1]))]
-    parts = [f"{r.label} at batch {r.batch_size}: " + S.compare(r, h).describe("glibc's defaults", "the harness's setting")
-             for r, h in largest]
+    def part(r, h):
+        ratio = S.compare(r, h)
+        interval = f"95% CI {ratio.low:.2f}–{ratio.high:.2f}"
+        if not ratio.significant:
+            return f"{r.label} at batch {r.batch_size} showed no significant difference ({ratio.ratio:.2f}×, {interval})"
+        return f"{r.label} at batch {r.batch_size} took {ratio.ratio:.2f}× as long ({interval})"
+
+    parts = [part(r, h) for r, h in largest]
     if not parts:
         return ""
-    return ("Memory allocator, the same step with glibc's malloc defaults against the harness's "
-            "heap-only setting: " + "; ".join(parts) + ".")
+    return ("Memory allocator: with glibc's default malloc settings instead of the harness's, "
+            + "; ".join(parts) + ".")
 
 
 def summary_md(res, all_results) -> str:
@@ -864,9 +882,10 @@ def summary_md(res, all_results) -> str:
     rows = S.train_rows(res.get("headline"))
     unstable = [r for r in rows if r.unstable]
     if unstable:
-        bullets.append(f"{len(unstable)} of {len(rows)} headline rows were unstable (process medians spread "
-                       f"over {100 * stats.UNSTABLE_RIQR:.0f} %), marked in the table: "
-                       + "; ".join(f"{r.label}, batch {r.batch_size}" for r in unstable) + ".")
+        bullets.append(f"{len(unstable)} of {len(rows)} headline rows were unstable: the medians of their "
+                       f"separate processes spread by more than {100 * stats.UNSTABLE_RIQR:.0f} %, so a smaller "
+                       "difference involving them is not evidence either way. The table marks them "
+                       "**unstable**.")
     disagree = [c for c in S.repeat_checks(rows, res.get("headline")) if c["disagrees"]]
     if disagree:
         bullets.append("The repeat check found a difference between a configuration's own even and odd "
