@@ -184,8 +184,9 @@ register(Pair(
     input_shape=(4, 3, 33, 33), num_classes=1000, map_weights=map_mobilenet_v2,
     tf_outputs="probabilities", frozen_batch_norm=True,
     settings={"ecosystem.model_zoo_tf": {"image_size": 33}},
-    note="compared at 33x33 with batch norm frozen on statistics of the batch: Keras' MobileNetV2 pads stride-2 convs only bottom/right on "
-         "even sizes, uses batch-norm epsilon 1e-3 (PyTorch 1e-5, folded into the moving variance) and ends in softmax",
+    note="conv kernels OIHW to HWIO, depthwise ones to (kh, kw, C, 1), the classifier transposed, batch-norm "
+         "statistics with Keras' larger epsilon folded in; at 33x33 (Keras pads evenly only on odd sizes), "
+         "batch norm frozen on statistics of the batch",
 ))
 
 

@@ -104,7 +104,8 @@ def compare(npz_path: str | Path, mapping=None) -> dict:
         "stages": [
             {"stage": c.stage, "max_abs_diff": c.max_abs_diff, "worst_ratio": c.worst_ratio, "scale": c.scale,
              "tensors": c.tensors, "passed": c.passed,
-             "rtol": parity.STAGES[c.stage].rtol, "atol": parity.STAGES[c.stage].atol}
+             "rtol": parity.STAGES[c.stage].rtol, "atol": parity.STAGES[c.stage].atol,
+             "why": parity.STAGES[c.stage].why}
             for c in checks
         ],
         "same_epsilon_step_max_abs_diff": same_eps.max_abs_diff,
