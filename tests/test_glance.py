@@ -84,3 +84,14 @@ def test_home_page_opens_with_the_table_and_the_headline_chart():
     glance_at = text.index('--8<-- "docs/generated/bench/glance.md"')
     chart_at = text.index('--8<-- "docs/generated/bench/headline_step_time.md"')
     assert glance_at < chart_at < text.index("## What makes this guide different")
+
+
+def test_measured_summary_opens_with_at_most_five_findings_and_folds_the_rest(rendered):
+    text = (rendered[2] / "summary.md").read_text()
+    before_fold = text.split("??? ")[0]
+    findings = [line for line in before_fold.splitlines() if line.startswith("- ")]
+    assert findings[0].startswith("- Hardware:")
+    assert 3 <= len(findings) - 1 <= 5
+    if "??? " in text:  # whatever is folded is still there, indented inside the collapsible block
+        folded = text.split("??? ")[1]
+        assert all(line.startswith("    - ") for line in folded.splitlines()[2:] if line.strip())

@@ -891,7 +891,16 @@ def summary_md(res, all_results) -> str:
         bullets.append("The repeat check found a difference between a configuration's own even and odd "
                        "rounds: " + "; ".join(f"{c['row'].label}, batch {c['row'].batch_size}" for c in disagree)
                        + ". Differences of that size between rows are within the machine's noise.")
-    return "".join(f"- {b}\n" for b in bullets)
+    # The hardware and the first findings up front; the rest folded, so the page opens short.
+    shown, folded = bullets[:SUMMARY_SHOWN + 1], bullets[SUMMARY_SHOWN + 1:]
+    text = "".join(f"- {b}\n" for b in shown)
+    if folded:
+        text += (f'\n??? info "More from this run ({len(folded)} more findings)"\n\n'
+                 + "".join(f"    - {b}\n" for b in folded))
+    return text
+
+
+SUMMARY_SHOWN = 4  # findings shown before the fold, after the hardware line
 
 
 # ---------------------------------------------------------------- entry point
