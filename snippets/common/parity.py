@@ -136,6 +136,10 @@ def map_mobilenet_v2(state: dict[str, np.ndarray]) -> list[np.ndarray]:
 
 # --- The registry -------------------------------------------------------------
 
+# The guide's optimizer (ease_of_use/mnist_cnn_*.py): Adam, lr 1e-3, betas 0.9/0.999, epsilon 1e-7 on both.
+# A pair may use AdamW instead: the same keys plus "weight_decay" (decoupled, as both frameworks apply it).
+ADAM = {"learning_rate": 1e-3, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7}
+
 @dataclass(frozen=True)
 class Pair:
     """Two models that must compute the same function once ``map_weights`` has copied the weights."""
@@ -146,11 +150,15 @@ class Pair:
     tf_model: str
     input_shape: tuple[int, ...]  # the fixed batch, in PyTorch's layout
     num_classes: int
-    map_weights: Callable[[dict[str, np.ndarray]], list[np.ndarray]]
+    # -> a list in the order of the Keras model's `model.weights`, or a dict keyed by Keras weight
+    # path ("block_0/attention/query/kernel", or any tail of it that names one weight)
+    map_weights: Callable[[dict[str, np.ndarray]], list[np.ndarray] | dict[str, np.ndarray]]
     to_tf_input: Callable[[np.ndarray], np.ndarray] = nchw_to_nhwc
     tf_outputs: str = "logits"  # or "probabilities", for a Keras model that ends in softmax
     frozen_batch_norm: bool = False  # compare in inference mode (no dropout, batch norm on its statistics)
     settings: dict = field(default_factory=dict)  # module attributes to set before building: {"module": {name: value}}
+    optimizer: dict = field(default_factory=lambda: dict(ADAM))  # ADAM, or ADAMW-like with "weight_decay"
+    batch: Callable[[Pair], tuple[np.ndarray, np.ndarray]] | None = None  # default: images, see fixed_batch
     note: str = ""  # what the comparison had to fix, for the page
 
 
@@ -196,15 +204,19 @@ SEED = 0
 
 
 def fixed_batch(pair: Pair) -> tuple[np.ndarray, np.ndarray]:
-    """The batch both sides see: standard-normal images (PyTorch layout) and integer targets."""
+    """The batch both sides see: standard-normal images (PyTorch layout) and integer targets.
+
+    A pair with its own ``batch`` (token ids and next-token targets, say) gets that instead;
+    targets may have any shape, the loss is the mean cross-entropy over all of them.
+    """
+    if pair.batch is not None:
+        return pair.batch(pair)
     rng = np.random.default_rng(SEED)
     X = rng.standard_normal(pair.input_shape).astype(np.float32)
     y = rng.integers(0, pair.num_classes, size=pair.input_shape[0]).astype(np.int64)
     return X, y
 
 
-# The guide's optimizer (ease_of_use/mnist_cnn_*.py): Adam, lr 1e-3, betas 0.9/0.999, epsilon 1e-7 on both.
-ADAM = {"learning_rate": 1e-3, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7}
 
 
 def torch_epsilon_for_keras(epsilon: float, beta_2: float, step: int = 1) -> float:

@@ -7,6 +7,11 @@ gradients (mapped with the same function) and the weights after one Adam step
 with the guide's hyper-parameters. ``mapping=`` replaces the pair's mapping,
 which is how the tests prove a wrong one fails.
 
+A mapping may also return ``{Keras weight path: array}``, put in order by ``by_path``:
+
+>>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, name="head")])
+>>> [a.shape for a in by_path(model, {"head/bias": np.zeros(2), "head/kernel": np.zeros((3, 2))})]
+[(3, 2), (2,)]
 >>> result = {"pair": "cnn", "passed": True, "stages": []}
 >>> summary_line(result)
 'cnn: same weights, same function'
@@ -57,7 +62,10 @@ def compare(npz_path: str | Path, mapping=None) -> dict:
 
     names = [str(n) for n in data["state_names"]]
     state = _state(data, names, "state")
-    model.set_weights(mapping(state))  # checks every shape against the Keras weight it replaces
+    def keras_order(mapped) -> list[np.ndarray]:
+        return mapped if isinstance(mapped, list) else by_path(model, mapped)
+
+    model.set_weights(keras_order(mapping(state)))  # checks every shape against the Keras weight it replaces
     trainable = [i for i, w in enumerate(model.weights) if any(w is t for t in model.trainable_weights)]
 
     X = tf.constant(pair.to_tf_input(data["input"]))
@@ -70,13 +78,14 @@ def compare(npz_path: str | Path, mapping=None) -> dict:
     grads = [g.numpy() for g in tape.gradient(loss, [model.weights[i] for i in trainable])]
 
     def mapped(prefix: str) -> list[np.ndarray]:  # PyTorch tensors under `prefix`, in Keras' layout
-        every = mapping(_state(data, names, prefix, fill={n: np.zeros_like(v) for n, v in state.items()}))
+        every = keras_order(mapping(_state(data, names, prefix, fill={n: np.zeros_like(v) for n, v in state.items()})))
         return [every[i] for i in trainable]
 
     def one_adam_step(gradients) -> list[np.ndarray]:  # from the copied weights, with a fresh optimizer
-        model.set_weights(mapping(state))
+        model.set_weights(keras_order(mapping(state)))
         variables = [model.weights[i] for i in trainable]
-        optimizer = keras.optimizers.Adam(**parity.ADAM)  # epsilon explicit: 1e-7, the guide's
+        kind = keras.optimizers.AdamW if "weight_decay" in pair.optimizer else keras.optimizers.Adam
+        optimizer = kind(**pair.optimizer)  # epsilon explicit: 1e-7, the guide's
         optimizer.apply_gradients(zip([tf.constant(g) for g in gradients], variables, strict=True))
         return [v.numpy() for v in variables]
 
@@ -116,9 +125,23 @@ def compare(npz_path: str | Path, mapping=None) -> dict:
         "frozen_batch_norm": pair.frozen_batch_norm,
         "devices": {"torch": str(data["device"]), "tf": "GPU" if tf.config.list_physical_devices("GPU") else "CPU"},
         "versions": {"torch": str(data["torch_version"]), "tensorflow": tf.__version__, "keras": keras.__version__},
-        "adam": parity.ADAM,
-        "torch_eps": parity.torch_epsilon_for_keras(parity.ADAM["epsilon"], parity.ADAM["beta_2"]),
+        "adam": pair.optimizer,
+        "torch_eps": parity.torch_epsilon_for_keras(pair.optimizer["epsilon"], pair.optimizer["beta_2"]),
     }
+
+
+def by_path(model: keras.Model, mapped: dict[str, np.ndarray]) -> list[np.ndarray]:
+    """A mapping's {Keras weight path (or a tail of it): array} in the order of ``model.weights``."""
+    ordered, used = [], set()
+    for w in model.weights:
+        keys = [k for k in mapped if w.path == k or w.path.endswith("/" + k)]
+        if len(keys) != 1:
+            raise ValueError(f"Keras weight {w.path}: {'no' if not keys else 'several'} mapped tensors {keys}")
+        ordered.append(mapped[keys[0]])
+        used.add(keys[0])
+    if set(mapped) - used:
+        raise ValueError(f"mapped tensors no Keras weight takes: {sorted(set(mapped) - used)}")
+    return ordered
 
 
 def summary_line(result: dict) -> str:

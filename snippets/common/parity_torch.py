@@ -75,20 +75,24 @@ def export(pair_name: str, path: str | Path) -> Path:
     model.eval() if pair.frozen_batch_norm else model.train()
     state = {name: t.detach().clone() for name, t in model.state_dict().items()}
     logits = model(torch.from_numpy(X).to(device))
-    loss = F.cross_entropy(logits, torch.from_numpy(y).to(device))  # mean over the batch, like Keras
+    # Mean over every target, like Keras; classes last, as Keras has them, for (N, C) and (N, T, C) alike.
+    loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), torch.from_numpy(y).to(device).reshape(-1))
     loss.backward()
     params = dict(model.named_parameters())
     grads = {name: p.grad for name, p in params.items()}
 
-    adam = parity.ADAM
+    adam = pair.optimizer
     steps = {}
     for label, eps in (("step", parity.torch_epsilon_for_keras(adam["epsilon"], adam["beta_2"])),
                        ("step_same_eps", adam["epsilon"])):
         model.load_state_dict(state)  # both steps start from the exported weights and gradients
         for name, p in params.items():
             p.grad = grads[name].clone()
-        optimizer = torch.optim.Adam(model.parameters(), lr=adam["learning_rate"],
-                                     betas=(adam["beta_1"], adam["beta_2"]), eps=eps)
+        hyper = dict(lr=adam["learning_rate"], betas=(adam["beta_1"], adam["beta_2"]), eps=eps)
+        if "weight_decay" in adam:  # decoupled, like keras.optimizers.AdamW
+            optimizer = torch.optim.AdamW(model.parameters(), weight_decay=adam["weight_decay"], **hyper)
+        else:
+            optimizer = torch.optim.Adam(model.parameters(), **hyper)
         optimizer.step()
         steps.update(_numpy(dict(model.named_parameters()), label))
 # --8<-- [end:parity]
