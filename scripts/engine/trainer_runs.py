@@ -4,7 +4,7 @@ After ``snippets/ecosystem/trainer_fit_{torch,tf}.py`` have run, this step
 
 * reads the TensorBoard runs they wrote (Lightning's ``TensorBoardLogger``,
   Keras' ``TensorBoard`` callback) with the same reader as the TensorBoard
-  chart (``engine.tensorboard_curves.read_run``) and writes
+  chart (``engine.tensorboard_curves.read_runs_in_child``) and writes
   ``docs/generated/ecosystem/trainer_tags.md``: every tag, how it is stored,
   how many points, first and last value;
 * counts the code each of four training loops needs (the two library loops
@@ -100,11 +100,15 @@ def render_tags(runs: dict[str, dict[str, object]]) -> str:
 
 
 def read_runs(files_dir) -> dict[str, dict[str, object]]:
-    from engine.tensorboard_curves import find_run_dir, read_run
+    # The TensorBoard chart's reader, in a child process: the build itself never imports TensorFlow.
+    from engine.tensorboard_curves import find_run_dir, read_runs_in_child
 
+    wanted = [(label, folder, find_run_dir(files_dir(PAGE, stem), folder))
+              for stem, (label, folders) in RUNS.items() for folder in folders]
+    read = read_runs_in_child([run_dir for _, _, run_dir in wanted])
     runs: dict[str, dict[str, object]] = {}
-    for stem, (label, folders) in RUNS.items():
-        runs[label] = {folder: read_run(find_run_dir(files_dir(PAGE, stem), folder)) for folder in folders}
+    for (label, folder, _), run in zip(wanted, read, strict=True):
+        runs.setdefault(label, {})[folder] = run
     lightning = runs[RUNS["trainer_fit_torch"][0]]["runs/lightning/version_0"]
     keras_train = runs[RUNS["trainer_fit_tf"][0]]["runs/keras/train"]
     for name, run, tag in (("Lightning", lightning, "train/loss"), ("Keras", keras_train, "batch_loss")):
