@@ -215,6 +215,24 @@ def read_runs_in_child(run_dirs: list[Path], python: str | None = None) -> list[
     return [run_from_json(item) for item in json.loads(done.stdout.strip().splitlines()[-1])]
 
 
+def inputs_key(run_dirs: list[Path], records: dict[str, dict]) -> str:
+    """A hash of everything the chart and tag table depend on: event files, run records, this code."""
+    import hashlib
+
+    import matplotlib
+
+    digest = hashlib.sha256()
+    digest.update(Path(__file__).read_bytes())
+    digest.update(matplotlib.__version__.encode())
+    digest.update(json.dumps(records, sort_keys=True, default=str).encode())
+    for run_dir in run_dirs:
+        for event_file in sorted(run_dir.rglob("*")):
+            if event_file.is_file():
+                digest.update(event_file.relative_to(run_dir).as_posix().encode())
+                digest.update(event_file.read_bytes())
+    return digest.hexdigest()
+
+
 def refresh(mode: str, log: logging.Logger) -> None:
     """Chart both runs from the snippets' stored files (every mode: reading is cheap)."""
     from engine import atomic, paths
@@ -222,15 +240,24 @@ def refresh(mode: str, log: logging.Logger) -> None:
 
     records: dict[str, dict] = {}
     dirs = [find_run_dir(files_dir(PAGE, stem), relative) for stem, relative in RUNS.values()]
-    runs: dict[str, Run] = dict(zip(RUNS, read_runs_in_child(dirs), strict=True))
+    out = paths.GENERATED_DIR / PAGE
     for label, (stem, _relative) in RUNS.items():
         records[label] = _record(PAGE, stem)
+    # Reading the runs starts a TensorFlow process (seconds); skip it when nothing it reads has changed.
+    key = inputs_key(dirs, records)
+    stamp = paths.CACHE_DIR / "tensorboard_curves.key"
+    outputs = (out / "tensorboard_curves.svg", out / "tensorboard_tags.md")
+    if mode != "all" and all(p.exists() for p in outputs) and stamp.is_file() and stamp.read_text() == key:
+        log.info("tensorboard_curves: event files unchanged, chart and tag table reused")
+        return
+    runs: dict[str, Run] = dict(zip(RUNS, read_runs_in_child(dirs), strict=True))
+    for label in RUNS:
         for tag in ("train/loss", "test/accuracy"):
             if not runs[label].scalars.get(tag):
                 raise ValueError(f"{stem}: no '{tag}' scalars in its TensorBoard run")
-    out = paths.GENERATED_DIR / PAGE
     wrote_svg = atomic.write_if_changed(out / "tensorboard_curves.svg", render_svg(runs, caption_for(records)))
     wrote_md = atomic.write_if_changed(out / "tensorboard_tags.md", render_tags(runs))
+    atomic.write_if_changed(stamp, key)
     log.info(f"tensorboard_curves: chart {'written' if wrote_svg else 'unchanged'}, "
              f"tag table {'written' if wrote_md else 'unchanged'}")
 
