@@ -4,6 +4,10 @@ Same results in, same bytes out: the bootstrap is seeded, the SVG hash salt
 and fonts are fixed, no dates are stamped except the results' own, and every
 file goes through ``write_if_changed``. Figures in prose fragments (summary,
 verdicts) come from the results, never from a typed number.
+
+Still to do (issue 14, part 2): move the sentences into Jinja2 templates and
+split this module along formatting / charts / tables / verdicts, after the
+page-folder restructure lands; until then keep changes here surgical.
 """
 
 from __future__ import annotations
