@@ -89,12 +89,26 @@ def _render(root: Path) -> None:
 FRAMEWORK_MODULES = {"torch": "torch", "tf": "tensorflow"}
 
 
+def _importable(module: str, python: str) -> bool:
+    if python == sys.executable:
+        return importlib.util.find_spec(module) is not None
+    import subprocess
+
+    check = f"import importlib.util, sys; sys.exit(importlib.util.find_spec({module!r}) is None)"
+    try:
+        return subprocess.run([python, "-c", check], capture_output=True, timeout=60).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
 def _require_frameworks(frameworks: tuple[str, ...]) -> None:
     """Refuse to start a regen whose every job would fail on an import (e.g. outside the venv)."""
-    missing = [FRAMEWORK_MODULES[fw] for fw in frameworks if importlib.util.find_spec(FRAMEWORK_MODULES[fw]) is None]
+    pythons = {fw: _env(lambda fw=fw: envinput.python_for(fw)) for fw in frameworks}
+    missing = [f"{FRAMEWORK_MODULES[fw]} not importable by {pythons[fw]}" for fw in frameworks
+               if not _importable(FRAMEWORK_MODULES[fw], pythons[fw])]
     if missing:
-        raise InputError(f"{', '.join(missing)} not importable by {sys.executable}, which runs the timed "
-                         "processes; run `make site` once and use .venv/bin/python (nothing was run)")
+        raise InputError(f"{'; '.join(missing)}, which runs its timed processes; run `make site` once and use "
+                         ".venv/bin/python, or fix GUIDE_PYTHON_TORCH / GUIDE_PYTHON_TF (nothing was run)")
 
 
 def _logger() -> logging.Logger:
@@ -144,6 +158,8 @@ def run(case_names, exclude, framework, device, profile, repeats, force, allow_d
     except store.StoreError as error:
         raise InputError(str(error)) from None
     frameworks = cases_mod.FRAMEWORKS if framework == "both" else (framework,)
+    if not dry_run:
+        _require_frameworks(frameworks)  # before the staleness check asks those interpreters their versions
     if not no_render:
         _load_every_result(root, ", or pass --no-render")
     todo, downgrades = [], []
@@ -177,8 +193,6 @@ def run(case_names, exclude, framework, device, profile, repeats, force, allow_d
         return
     if refusal:
         raise InputError(f"{refusal} (nothing was run)")
-    if todo:
-        _require_frameworks(frameworks)
     failed = []
     started = time.perf_counter()
     finished = 0
@@ -328,7 +342,7 @@ def _crosscheck(batch_size, rounds) -> None:
             if not record["ok"]:
                 raise click.ClickException(f"harness run failed: {record['reason']}")
             ours.append(stats.median(record["result"]["samples_ns"]) / 1e6)
-            done, timed_out = procs.run([sys.executable, "-m", "engine.bench.crosscheck", framework,
+            done, timed_out = procs.run([envinput.python_for(framework), "-m", "engine.bench.crosscheck", framework,
                                          str(batch_size), mode], 600,
                                         env=child_env(device, environment.usable_cores()))
             if timed_out or done.returncode != 0:
@@ -369,5 +383,39 @@ def snippets(mode) -> None:
         sys.exit(procs.interrupted(error, "").exit_code)
 
 
+@cli.command()
+@click.option("--facts", "facts_file", type=click.Path(dir_okay=False, exists=True), default=None,
+              help="Diagnose facts recorded earlier (--save) instead of this machine's.")
+@click.option("--save", type=click.Path(dir_okay=False), default=None,
+              help="Also write the facts gathered here to this JSON file (to attach to an issue).")
+def doctor(facts_file, save) -> None:
+    """Check this builder before a build or regen: interpreters, device probes, library clashes,
+    threads, allocator, memory, load. Exit 0 sane, 2 naming each problem and its fix."""
+    import json as _json
+
+    from engine import doctor as doctor_mod
+
+    if facts_file:
+        try:
+            facts = _json.loads(Path(facts_file).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            raise InputError(f"{facts_file}: not a facts file: {error}") from None
+    else:
+        facts = doctor_mod.gather()
+    if save:
+        Path(save).write_text(_json.dumps(facts, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    text, status = doctor_mod.report(doctor_mod.diagnose(facts))
+    click.echo(text)
+    sys.exit(status)
+
+
+def main() -> None:
+    try:
+        cli()
+    except (environment.DeviceError, environment.InterpreterError) as error:  # e.g. blind to the GPU nvidia-smi lists
+        click.echo(f"Error: {error}", err=True)
+        sys.exit(2)
+
+
 if __name__ == "__main__":
-    cli()
+    main()

@@ -105,3 +105,47 @@ def test_every_page_loads_without_errors_or_third_party_requests(browser, served
         page.close()
     assert len(pages) >= 10
     assert problems == {}
+
+
+def _site_pages(built_site):
+    return sorted(p.parent.relative_to(built_site.site_dir).as_posix()
+                  for p in built_site.site_dir.rglob("index.html") if "404" not in p.parts)
+
+
+def test_every_tab_group_on_every_page_follows_the_choice_even_inside_a_collapsed_note(browser, served, built_site):
+    """Switch on one group; every group on the page (closed notes included) follows, before and after opening."""
+    problems, pages_with_hidden_groups = {}, 0
+    for relative in _site_pages(built_site):
+        url = f"{served}/{'' if relative == '.' else relative + '/'}"
+        context = browser.new_context()
+        page = context.new_page()
+        watch = PageWatch(page, served)
+        page.goto(url, wait_until="networkidle")
+        if not page.evaluate(TAB_STATE_JS):
+            context.close()
+            continue
+        pages_with_hidden_groups += page.evaluate("() => document.querySelectorAll('details:not([open]) .tabbed-set').length") > 0
+        page.locator(".tabbed-labels label:visible", has_text="TensorFlow").first.click()
+        page.wait_for_timeout(200)
+        closed = page.evaluate(TAB_STATE_JS)
+        page.evaluate("() => document.querySelectorAll('details').forEach(d => d.open = true)")
+        page.wait_for_timeout(200)
+        opened = page.evaluate(TAB_STATE_JS)
+        shown = page.evaluate("""() => [...document.querySelectorAll('.tabbed-set')].map(set => {
+            const blocks = [...set.querySelectorAll(':scope > .tabbed-content > .tabbed-block')];
+            return blocks.findIndex(b => b.offsetParent !== null); })""")
+        page.goto(url, wait_until="networkidle")  # the choice is remembered: closed notes open on it too
+        page.evaluate("() => document.querySelectorAll('details').forEach(d => d.open = true)")
+        page.wait_for_timeout(200)
+        reloaded = page.evaluate(TAB_STATE_JS)
+        bad = {name: state for name, state in (("closed", closed), ("opened", opened), ("reloaded", reloaded))
+               if set(state) != {"TensorFlow"}}
+        if set(shown) != {1}:
+            bad["visible block"] = shown
+        if watch.errors or watch.foreign:
+            bad["errors"] = watch.errors + watch.foreign
+        if bad:
+            problems[relative] = bad
+        context.close()
+    assert pages_with_hidden_groups >= 1  # the Deployment page's "How the timings are taken" note
+    assert problems == {}

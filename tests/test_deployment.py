@@ -57,6 +57,9 @@ RELOAD = {
             }
         session = ort.InferenceSession(str(folder / "cnn.onnx"), providers=["CPUExecutionProvider"])
         outputs["ONNX"] = session.run(None, {session.get_inputs()[0].name: X})[0]
+        from executorch.runtime import Runtime  # the on-device runtime's Python bindings
+        method = Runtime.get().load_program(folder / "cnn.pte").load_method("forward")
+        outputs["ExecuTorch"] = np.concatenate([method.execute([torch.tensor(x[None])])[0].numpy() for x in X])
         np.savez(folder / "reloaded.npz", **outputs)
     """,
     "tf": """
@@ -108,7 +111,9 @@ def exported(request, tmp_path_factory):
 def test_in_process_round_trip_matches_eager(exported):
     framework, _, report = exported
     rows = {row["artifact"]: row for row in report["rows"]}
-    assert len(rows) == 4
+    assert len(rows) == (5 if framework == "torch" else 4)
+    if framework == "torch":
+        assert "ExecuTorch (.pte)" in rows
     for name, row in rows.items():
         assert row["size_bytes"] > 34_826 // 4, name  # at least the weights, even at int8
         assert row["load_ms"] > 0 and row["latency_ms"] > 0, name
@@ -126,7 +131,7 @@ def test_fresh_process_reload_matches_eager(exported):
     run_python(RELOAD[framework], str(folder))
     expected = np.load(folder / "expected.npy")
     reloaded = np.load(folder / "reloaded.npz")
-    assert len(reloaded.files) == 3
+    assert len(reloaded.files) == (4 if framework == "torch" else 3)
     for name in reloaded.files:
         got = reloaded[name]
         assert got.shape == expected.shape == (64, 10), name
@@ -140,6 +145,37 @@ def test_notes_report_what_ran(exported):
     if framework == "torch":
         assert report["notes"][0].startswith("ONNX: ")
         assert report["notes"][1].startswith("torch.jit.script warned: ")
+        assert report["notes"][2].startswith("ExecuTorch: 1 subgraph(s) delegated to XNNPACK")
     else:
         assert report["notes"][0].startswith("tf.lite.TFLiteConverter warned: ")
         assert "serving_default" in report["notes"][1]  # the signature TF Serving calls by default
+
+
+def test_serving_request_is_checked_against_the_signature(tmp_path):
+    """The PredictRequest the page shows is accepted; each kind of mistake is refused."""
+    code = """
+        import json, sys
+        from pathlib import Path
+        import tensorflow as tf
+        from deployment.export_roundtrip_tf import build_request, check_request, serving_request, trained_model_and_batch
+        folder = Path(sys.argv[1])
+        model, X = trained_model_and_batch(train_steps=2)
+        request, problems, base = serving_request(folder, model, X[:4])
+        signature = tf.saved_model.load(str(base / "1")).signatures["serving_default"]
+        name = next(iter(request.inputs))
+        report = {
+            "good": problems,
+            "files": sorted(p.name for p in (base / "1").iterdir()),
+            "wrong_name": check_request(build_request(X[:4], "images"), signature),
+            "wrong_dtype": check_request(build_request(X[:4].astype("float64"), name), signature),
+            "wrong_shape": check_request(build_request(X[:4, :, :, 0], name), signature),
+        }
+        print(json.dumps(report))
+    """
+    report = json.loads(run_python(code, str(tmp_path)).strip().splitlines()[-1])
+    assert report["good"] == []
+    assert "saved_model.pb" in report["files"]  # models/<name>/<version>/, the layout the server reads
+    assert any("'images' is not in the signature" in p for p in report["wrong_name"])
+    assert any("is missing" in p for p in report["wrong_name"])
+    assert report["wrong_dtype"] and "dtype float64" in report["wrong_dtype"][0]
+    assert report["wrong_shape"] and "does not fit" in report["wrong_shape"][0]

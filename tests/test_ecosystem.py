@@ -108,3 +108,71 @@ def test_chart_is_deterministic_svg(runs):
 def test_missing_run_fails_loudly(tmp_path):
     with pytest.raises(FileNotFoundError, match="no TensorBoard event files"):
         tensorboard_curves.find_run_dir(tmp_path, "runs/torch")
+
+
+def test_the_build_reads_the_runs_in_a_child_and_never_imports_tensorflow(runs, tmp_path_factory):
+    # The MkDocs process must hold neither framework: TensorBoard's reader imports TensorFlow on Reload.
+    base = next(iter(tmp_path_factory.getbasetemp().glob("tb*")))
+    code = textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {str(ROOT / "scripts")!r})
+        from engine import tensorboard_curves as t
+        runs = t.read_runs_in_child([{str(base / "torch")!r}, {str(base / "tf")!r}])
+        assert "tensorflow" not in sys.modules and "torch" not in sys.modules, "a framework was imported"
+        print(runs[0].scalars["train/loss"], runs[1].scalars["test/accuracy"], len(runs[1].tags))
+    """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == f"{LOSSES} {ACCURACIES} {len(runs['TensorFlow'].tags)}"
+
+
+# --- The library training loops (engine.trainer_runs) -------------------------
+
+def _trainer_files(tmp_path: Path, lightning_losses, keras_losses) -> object:
+    """Event files laid out as the two trainer snippets write them, with chosen losses."""
+    code = textwrap.dedent(f"""
+        import tensorflow as tf
+        from torch.utils.tensorboard import SummaryWriter
+        root = {str(tmp_path)!r}
+        writer = SummaryWriter(log_dir=root + "/trainer_fit_torch/files/runs/lightning/version_0")
+        for step, value in enumerate({list(lightning_losses)!r}):
+            writer.add_scalar("train/loss", value, global_step=step)
+        writer.close()
+        for folder in ("train", "validation"):
+            tf_writer = tf.summary.create_file_writer(root + "/trainer_fit_tf/files/runs/keras/" + folder)
+            with tf_writer.as_default():
+                for step, value in enumerate({list(keras_losses)!r}):
+                    tf.summary.scalar("batch_loss" if folder == "train" else "epoch_loss", value, step=step)
+            tf_writer.close()
+    """)
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    done = subprocess.run([sys.executable, "-c", code], env=env, timeout=240, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return lambda page, stem: tmp_path / stem / "files"
+
+
+def test_trainer_runs_read_back_and_require_a_falling_loss(tmp_path):
+    from engine import trainer_runs
+
+    files_dir = _trainer_files(tmp_path / "good", [2.0, 1.0, 0.5], [2.25, 1.5, 0.75])
+    table = trainer_runs.render_tags(trainer_runs.read_runs(files_dir))
+    assert "| Lightning `Trainer.fit` | `runs/lightning/version_0/` | `train/loss` | scalar (simple_value) | 3 | 2.0000 → 0.5000 |" in table
+    assert "`batch_loss` | tensor, scalars plugin | 3 | 2.2500 → 0.7500 |" in table
+    rising = _trainer_files(tmp_path / "bad", [0.5, 1.0, 2.0], [2.25, 1.5, 0.75])
+    with pytest.raises(ValueError, match="did not fall"):
+        trainer_runs.read_runs(rising)
+
+
+def test_trainer_codestats_count_the_four_loops():
+    from engine import paths, trainer_runs
+
+    table = trainer_runs.render_codestats(paths.SNIPPETS_DIR)
+    rows = [line for line in table.splitlines() if line.startswith("| ") and "---" not in line][1:]
+    assert [row.split(" | ")[0] for row in rows] == [
+        "| PyTorch, hand-written loop", "| PyTorch Lightning `Trainer.fit`",
+        "| TensorFlow, hand-written loop", "| Keras `fit`",
+    ]
+    lightning = rows[1]
+    assert "`pl.Trainer`" in lightning and "`pl.LightningModule`" in lightning
+    assert "`keras.callbacks.TensorBoard`" in rows[3]
+    assert all(int(row.split(" | ")[1]) > 5 for row in rows)

@@ -23,3 +23,19 @@ def test_gpu_file_differs_only_in_the_tensorflow_build():
     assert cpu.pop("tensorflow-cpu") == gpu.pop("tensorflow[and-cuda]")
     assert cpu == gpu
     assert cpu["torch"] == "2.13.0"  # a looser pin pulls a multi-GB CUDA wheel on the CPU builders
+
+
+def test_each_gpu_framework_environment_holds_one_framework_at_the_shared_versions():
+    # torch's CUDA 13 wheels and tensorflow[and-cuda]'s CUDA 12 ones write the same nvidia/*/lib
+    # files, so neither per-framework file may name the other framework (make site GPU=1).
+    cpu = pins("requirements.txt")
+    shared = {"numpy", "scikit-learn", "matplotlib", "tensorboard", "ipykernel"}
+    for name, own, foreign in (("requirements-gpu-torch.txt", "torch", ("tensorflow", "keras")),
+                               ("requirements-gpu-tf.txt", "tensorflow[and-cuda]", ("torch",))):
+        lines = [line.split("#")[0].strip() for line in (paths.ROOT / name).read_text().splitlines()]
+        entries = [line for line in lines if line and not line.startswith("--")]
+        assert all("==" in line for line in entries), f"{name} has unpinned lines"
+        gpu = dict(entry.split("==", 1) for entry in entries)
+        assert own in gpu and not any(p.startswith(foreign) for p in gpu), name
+        assert {p: gpu[p] for p in shared} == {p: cpu[p] for p in shared}, name
+        assert all(cpu.get(p, v) == v for p, v in gpu.items() if p != own), name

@@ -29,6 +29,34 @@ def render(manifest: dict, built_on: str) -> str:
     return BANNER + table
 
 
+def builder_fragments(manifest: dict) -> dict[str, str]:
+    """Sentences pages include where they describe the machine that built them (never typed by hand).
+
+    ``scalability_machine.md`` opens the Scalability page's warning;
+    ``method_gpu.md`` is the Method page's bullet on GPU measurements.
+    """
+    cores = manifest["usable_cores"]
+    gpus = manifest.get("gpus") or []
+    if manifest["device"] == "cuda":
+        machine = f"The build machine below measured on {gpus[0]} with {cores} usable CPU cores."
+        bullet = (f"- **GPU.** This build measured on {manifest['device_label']}: both frameworks' probes saw it "
+                  "(`regen.py doctor`), and every table is labelled with the device its processes used.")
+    else:
+        seen = (f"nvidia-smi lists {gpus[0]}, but this build measured the CPU" if gpus
+                else "it has no GPU visible to the build")
+        cpu = f"its CPU ({manifest['cpu_model']})"
+        machine = f"The build machine below measured on {cpu} with {cores} usable cores; {seen}."
+        bullet = (f"- **No GPU.** This build measured on {cpu}, {cores} usable cores; {seen}. The GPU code paths exist "
+                  "and are guarded, but no GPU path of this project has run yet (the engine's GPU handling is "
+                  "tested on recorded probe output only), so the claims about GPUs are reported as not measured "
+                  "here, next to what the CPU shows. `scripts/gpu_check.sh` lists the commands that verify a "
+                  "first GPU build.")
+    return {"scalability_machine.md": BANNER + machine + "\n", "method_gpu.md": BANNER + bullet + "\n"}
+
+
 def refresh(mode: str, log: logging.Logger) -> None:
     built_on = datetime.now(UTC).strftime("%Y-%m-%d")
-    atomic.write_if_changed(paths.GENERATED_DIR / "build_info.md", render(environment.manifest(), built_on))
+    manifest = environment.manifest()
+    atomic.write_if_changed(paths.GENERATED_DIR / "build_info.md", render(manifest, built_on))
+    for name, text in builder_fragments(manifest).items():
+        atomic.write_if_changed(paths.GENERATED_DIR / "builder" / name, text)

@@ -12,9 +12,11 @@ from __future__ import annotations
 import gzip
 import os
 import struct
+import sys
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from pathlib import Path
 
 from engine import environment
@@ -29,6 +31,12 @@ MNIST_ARRAYS = ("x_train", "y_train", "x_test", "y_test")
 MNIST_IDX = {"x_train": "train-images-idx3-ubyte", "y_train": "train-labels-idx1-ubyte",
              "x_test": "t10k-images-idx3-ubyte", "y_test": "t10k-labels-idx1-ubyte"}
 MNIST_EXPECTED = "an mnist.npz (x_train, y_train, x_test, y_test) or a folder of MNIST's four IDX files"
+
+
+# The interpreter each framework's processes (snippets, notebooks, benchmark children, probes) run
+# under. Unset: this interpreter. A GPU builder sets both (``make site GPU=1``), because torch's CUDA
+# wheels and TensorFlow's write the same nvidia/*/lib files for different CUDA majors.
+PYTHON_VARS = {"torch": "GUIDE_PYTHON_TORCH", "tf": "GUIDE_PYTHON_TF"}
 
 
 class EnvError(ValueError):
@@ -106,6 +114,42 @@ def results_dir(environ: Mapping[str, str] | None = None) -> Path | None:
     if path.exists() and not path.is_dir():
         raise _problem("GUIDE_RESULTS_DIR", raw, "not a folder")
     return path
+
+
+def python_for(framework: str | None, environ: Mapping[str, str] | None = None) -> str:
+    """The interpreter for ``framework`` ("torch", "tf"; None: framework-free, the docs interpreter).
+
+    The path is kept as given (made absolute, symlinks not followed: a venv's
+    ``bin/python`` is a symlink whose target knows nothing of the venv).
+    """
+    if framework is None:
+        return sys.executable
+    if framework not in PYTHON_VARS:
+        raise ValueError(f"unknown framework {framework!r}; expected one of {', '.join(PYTHON_VARS)}")
+    name = PYTHON_VARS[framework]
+    raw = _get(environ, name)
+    if raw is None or not raw.strip():
+        return sys.executable
+    path = Path(raw.strip()).expanduser().absolute()
+    if not path.is_file():
+        raise _problem(name, raw, "not an existing file; expected a Python interpreter such as "
+                                  f".venv-{framework}/bin/python (make site GPU=1 creates it)")
+    if not os.access(path, os.X_OK):
+        raise _problem(name, raw, "not executable; expected a Python interpreter")
+    return str(path)
+
+
+def interpreters(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Each framework's interpreter, checked together (one line per bad variable)."""
+    chosen, problems = {}, []
+    for framework in PYTHON_VARS:
+        try:
+            chosen[framework] = python_for(framework, environ)
+        except EnvError as error:
+            problems.append(str(error))
+    if problems:
+        raise EnvError("\n".join(problems))
+    return chosen
 
 
 def mnist_path(environ: Mapping[str, str] | None = None) -> Path | None:
@@ -190,17 +234,21 @@ class Settings:
     allow_downgrade: bool
     results_dir: Path | None
     mnist: Path | None
+    pythons: dict[str, str] = dataclass_field(default_factory=dict)
 
     def line(self) -> str:
         data = f"MNIST from {self.mnist}" if self.mnist else "scikit-learn digits (GUIDE_MNIST unset)"
+        own = {fw: python for fw, python in self.pythons.items() if python != sys.executable}
+        envs = "".join(f"; {fw} runs in {python}" for fw, python in own.items())
         return (f"guide: GUIDE_RUN={self.run}; {self.jobs} snippet(s) at a time; benchmark profile "
-                f"{self.bench_profile}{' (downgrades allowed)' if self.allow_downgrade else ''}; data: {data}")
+                f"{self.bench_profile}{' (downgrades allowed)' if self.allow_downgrade else ''}; data: {data}{envs}")
 
 
 def read(environ: Mapping[str, str] | None = None) -> Settings:
     """Every variable, checked together; raises EnvError listing each bad one on its own line."""
     parsers = {"run": run_mode, "jobs": jobs, "bench_profile": bench_profile, "quiet_wait_s": quiet_wait_s,
-               "allow_downgrade": allow_downgrade, "results_dir": results_dir, "mnist": check_mnist}
+               "allow_downgrade": allow_downgrade, "results_dir": results_dir, "mnist": check_mnist,
+               "pythons": interpreters}
     values, problems = {}, []
     for field, parse in parsers.items():
         try:

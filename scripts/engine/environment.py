@@ -2,13 +2,17 @@
 
 The build process must stay light (and must never hold torch and TensorFlow
 at once), so versions come from package metadata and the GPU from
-``nvidia-smi``, not from ``import torch``.
+``nvidia-smi``, not from ``import torch``. On a machine where ``nvidia-smi``
+lists a GPU, each framework is asked in a process of its own whether it sees
+it (``probe``: ``scripts/engine/probes/``, under that framework's interpreter);
+one that does not is an error naming the fix, never a silent CPU row.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import os
 import platform
 import re
@@ -63,6 +67,40 @@ def installed_packages_hash() -> str:
     return hashlib.sha256("\n".join(pairs).encode()).hexdigest()[:16]
 
 
+# The packages each framework's own environment adds; with one environment per framework these
+# versions are read from that framework's interpreter (interpreter_packages).
+FRAMEWORK_OWN_PACKAGES = {"torch": ("torch",), "tf": ("tensorflow", "tensorflow-cpu", "keras", "tensorboard")}
+
+
+@functools.lru_cache(maxsize=4)
+def interpreter_packages(python: str) -> dict:
+    """``{"versions": framework_versions(), "packages": installed_packages_hash()}`` as ``python`` sees them.
+
+    This interpreter answers directly; another (GUIDE_PYTHON_TORCH / GUIDE_PYTHON_TF) is asked in a
+    child that imports only this module (standard library), so no framework is imported.
+    """
+    import sys
+
+    if python == sys.executable:
+        return {"versions": framework_versions(), "packages": installed_packages_hash()}
+    code = ("import json, sys; sys.path.insert(0, sys.argv[1]); from engine import environment as e; "
+            "print(json.dumps({'versions': e.framework_versions(), 'packages': e.installed_packages_hash()}))")
+    try:
+        done = subprocess.run([python, "-c", code, str(Path(__file__).resolve().parents[1])], capture_output=True,
+                              text=True, timeout=120, check=True)
+        return json.loads(done.stdout.strip().splitlines()[-1])
+    except (OSError, subprocess.SubprocessError, IndexError, ValueError) as error:
+        raise InterpreterError(f"could not read the installed packages of {python} (GUIDE_PYTHON_TORCH / "
+                               f"GUIDE_PYTHON_TF): {error}") from None
+
+
+def versions_for(framework: str | None) -> dict:
+    """Installed versions as the processes of ``framework`` see them (None: this interpreter)."""
+    from engine import envinput
+
+    return interpreter_packages(envinput.python_for(framework))["versions"]
+
+
 @functools.lru_cache(maxsize=1)
 def gpu_names() -> tuple[str, ...]:
     """Names of the NVIDIA GPUs this process may use; empty without a driver."""
@@ -81,11 +119,77 @@ def gpu_names() -> tuple[str, ...]:
     return tuple(line.split(",")[0].strip() for line in listing.splitlines() if line.strip())
 
 
+PROBES_DIR = Path(__file__).resolve().parent / "probes"
+PROBE_TIMEOUT_S = 300
+FRAMEWORK_NAMES = {"torch": "PyTorch", "tf": "TensorFlow"}
+
+
+class DeviceError(ValueError):
+    """``nvidia-smi`` lists a GPU that a framework cannot use; the message names the fix."""
+
+
+class InterpreterError(ValueError):
+    """A framework's interpreter (GUIDE_PYTHON_*) could not say what it has installed."""
+
+
+@functools.lru_cache(maxsize=4)
+def probe(framework: str, python: str | None = None) -> dict:
+    """What ``framework`` sees, from its probe run under its own interpreter (engine/probes/).
+
+    Never raises for a probe that fails: the report then holds ``error``.
+    """
+    from engine import envinput
+
+    python = python or envinput.python_for(framework)
+    script = PROBES_DIR / f"probe_{framework}.py"
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": ""}
+    try:
+        done = subprocess.run([python, str(script)], capture_output=True, text=True, timeout=PROBE_TIMEOUT_S,
+                              env=env, cwd=PROBES_DIR)
+    except (OSError, subprocess.SubprocessError) as error:
+        return {"framework": framework, "python": python, "error": f"could not run the probe: {error}"}
+    lines = done.stdout.strip().splitlines()
+    try:
+        report = json.loads(lines[-1])
+    except (IndexError, json.JSONDecodeError):
+        tail = " | ".join(done.stderr.strip().splitlines()[-3:])
+        return {"framework": framework, "python": python,
+                "error": f"the probe exited with status {done.returncode} and no report: {tail}"}
+    return report
+
+
+def blind_fix(framework: str, report: dict) -> str:
+    """Why ``framework`` does not see the GPU that nvidia-smi lists, and what to do about it."""
+    name = FRAMEWORK_NAMES[framework]
+    python = report.get("python", "?")
+    if report.get("error"):
+        return (f"{name}'s probe failed under {python} ({report['error']}); install the GPU stack there "
+                "(make site GPU=1) or point GUIDE_PYTHON_" + framework.upper() + " at an environment that has it")
+    if not report.get("cuda_build"):
+        wheel = ("torch's CUDA wheel (requirements-gpu-torch.txt, from the PyTorch CUDA index)" if framework == "torch"
+                 else "tensorflow[and-cuda] (requirements-gpu-tf.txt)")
+        return (f"{name} {report.get('version', '?')} in {python} is a CPU-only build; install {wheel} in its own "
+                f"environment (make site GPU=1), or set CUDA_VISIBLE_DEVICES= to build on the CPU on purpose")
+    why = report.get("cuda_error") or "it lists no GPU"
+    return (f"{name} {report.get('version', '?')} in {python} is a CUDA {report['cuda_build']} build but cannot use "
+            f"the GPU ({why}); check that the driver (nvidia-smi) supports CUDA {report['cuda_build']} and that its "
+            "CUDA libraries are its own (regen.py doctor), or set CUDA_VISIBLE_DEVICES= to build on the CPU on purpose")
+
+
 def detect_device() -> str:
-    """``"cuda"`` when an NVIDIA GPU is visible and torch is a CUDA build, else ``"cpu"``."""
-    torch_version = package_version("torch") or ""
-    cuda_build = "+cpu" not in torch_version
-    return "cuda" if gpu_names() and cuda_build else "cpu"
+    """``"cuda"`` when nvidia-smi lists a GPU and both frameworks' probes see it, ``"cpu"`` without a GPU.
+
+    Raises DeviceError, naming the fix, when a framework cannot see the GPU
+    nvidia-smi lists. Without a GPU no probe runs (nothing is imported).
+    """
+    if not gpu_names():
+        return "cpu"
+    blind = {fw: probe(fw) for fw in FRAMEWORK_NAMES}
+    blind = {fw: report for fw, report in blind.items() if report.get("device") != "cuda"}
+    if blind:
+        raise DeviceError(f"nvidia-smi lists {gpu_names()[0]}, but " + "; ".join(
+            blind_fix(fw, report) for fw, report in blind.items()))
+    return "cuda"
 
 
 def device_label(device: str | None = None) -> str:
@@ -161,6 +265,18 @@ def gpu_compute_capability() -> tuple[int, int] | None:
         return None
 
 
+def probed_compute_capability() -> tuple[int, int] | None:
+    """The compute capability torch's probe reports for the first GPU (None without a GPU)."""
+    if not gpu_names():
+        return None
+    devices = probe("torch").get("devices") or []
+    try:
+        major, minor = devices[0]["compute_capability"]
+        return int(major), int(minor)
+    except (IndexError, KeyError, TypeError, ValueError):
+        return None
+
+
 def capabilities(device: str | None = None, flags: frozenset[str] | None = None,
                  compute_capability: tuple[int, int] | None = None) -> dict:
     """Which precisions and execution features the device has, each with the evidence for it.
@@ -177,7 +293,7 @@ def capabilities(device: str | None = None, flags: frozenset[str] | None = None,
     """
     device = device or detect_device()
     if device == "cuda":
-        cc = compute_capability or gpu_compute_capability()
+        cc = compute_capability or probed_compute_capability() or gpu_compute_capability()
         ampere = bool(cc and cc >= (8, 0))
         where = f"compute capability {cc[0]}.{cc[1]}" if cc else "compute capability unknown"
         return {

@@ -37,8 +37,11 @@ BUILD_STEPS = [
     "engine.codestats:refresh",
     "engine.build_info:refresh",
     "engine.tensorboard_curves:refresh",
+    "engine.trainer_runs:refresh",  # reads the Lightning / Keras fit runs the snippets wrote
+    "engine.install_costs:refresh",  # renders what make venv recorded about the extras
     "engine.notebooks:refresh",
     "engine.scalability_summary:refresh",
+    "engine.parity:refresh",  # runs each parity pair: PyTorch side, then TensorFlow side
     "engine.bench:refresh_for_build",
 ]
 

@@ -111,10 +111,14 @@ def data_inputs(path: Path) -> dict[str, str]:
 
 def cache_key(path: Path, device: str | None = None) -> str:
     """The full key: code hash + installed packages + device (+ the data it reads, when set)."""
+    # The packages of the interpreter that runs it (GUIDE_PYTHON_TORCH / GUIDE_PYTHON_TF): the same
+    # values as before while both are this interpreter, so the default build's keys stay as they were.
+    framework = "torch" if path.stem.endswith("_torch") else "tf" if path.stem.endswith("_tf") else None
+    packages = environment.interpreter_packages(envinput.python_for(framework))
     payload = {
         "code": code_hash(path),
-        "versions": environment.framework_versions(),
-        "packages": environment.installed_packages_hash(),
+        "versions": packages["versions"],
+        "packages": packages["packages"],
         "device": device or environment.detect_device(),
     }
     inputs = data_inputs(path)

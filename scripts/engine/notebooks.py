@@ -2,7 +2,7 @@
 
 Each ``snippets/notebooks/*_torch.py`` / ``*_tf.py`` is a jupytext "percent"
 script. This build step converts it to a notebook, executes it with nbclient
-in a fresh kernel running this interpreter (cwd = repository root,
+in a fresh kernel running its framework's interpreter (``envinput.python_for``) (cwd = repository root,
 ``PYTHONPATH=snippets:scripts``), and writes the result to
 ``docs/generated/notebooks/<name>.ipynb`` for mkdocs-jupyter to render.
 
@@ -26,7 +26,6 @@ import json
 import logging
 import os
 import re
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -94,15 +93,26 @@ def convert(source: Path):
     return notebook
 
 
-def ensure_kernelspec(kernel_dir: Path = KERNEL_DIR) -> Path:
-    """Write a kernelspec that starts ipykernel with this very interpreter."""
+def framework_of(name: str) -> str | None:
+    """``torch`` for ``digits_end_to_end_torch``, ``tf`` for ``..._tf``, None otherwise."""
+    return "torch" if name.endswith("_torch") else "tf" if name.endswith("_tf") else None
+
+
+def kernel_name(framework: str | None = None) -> str:
+    return f"{KERNEL_NAME}-{framework}" if framework else KERNEL_NAME
+
+
+def ensure_kernelspec(kernel_dir: Path = KERNEL_DIR, framework: str | None = None) -> Path:
+    """Write a kernelspec that starts ipykernel with the framework's interpreter (envinput.python_for)."""
+    from engine import envinput
+
     spec = {
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "argv": [envinput.python_for(framework), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
         "display_name": "Python 3 (guide build)",
         "language": "python",
         "metadata": {"debugger": False},
     }
-    atomic.write_if_changed(kernel_dir / KERNEL_NAME / "kernel.json", json.dumps(spec, indent=1) + "\n")
+    atomic.write_if_changed(kernel_dir / kernel_name(framework) / "kernel.json", json.dumps(spec, indent=1) + "\n")
     return kernel_dir
 
 
@@ -115,6 +125,7 @@ def kernel_env(output_dir: Path) -> dict[str, str]:
     env["GUIDE_OUTPUT_DIR"] = str(output_dir)  # figures the notebook saves stay out of the repo
     env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"  # figures become cell outputs
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")  # on a GPU, TF would otherwise take the whole card
     env["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"  # silences a debugger warning on frozen modules
     return env
 
@@ -126,9 +137,10 @@ def execute(notebook, name: str, timeout: int = CELL_TIMEOUT_S, cwd: Path = path
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
-    kernel_dir = ensure_kernelspec()
+    framework = framework_of(name)
+    kernel_dir = ensure_kernelspec(framework=framework)
     km = KernelManager(
-        kernel_name=KERNEL_NAME,
+        kernel_name=kernel_name(framework),
         kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(kernel_dir)]),
     )
     client = NotebookClient(

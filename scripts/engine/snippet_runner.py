@@ -1,7 +1,10 @@
 """Runs every example in its own process and caches what it printed.
 
 Each snippet runs as ``python snippets/<page>/<name>.py`` in a fresh process
-(so torch and TensorFlow never share one), with a timeout. Its stdout and the
+(so torch and TensorFlow never share one), with a timeout, under its
+framework's interpreter (``envinput.python_for``: ``*_torch.py`` under
+GUIDE_PYTHON_TORCH, ``*_tf.py`` under GUIDE_PYTHON_TF, both defaulting to the
+build's own). Its stdout and the
 files it wrote are stored under ``.cache/snippets/<page>/`` together with the
 key they were produced under (see ``engine.keys``); the next build reuses them
 while the key is unchanged. Failures are never cached: they fail the build
@@ -22,7 +25,6 @@ import logging
 import os
 import re
 import shutil
-import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -138,6 +140,9 @@ def snippet_env(output_dir: Path, jobs: int = 1) -> dict[str, str]:
         TF_CPP_MIN_LOG_LEVEL=env.get("TF_CPP_MIN_LOG_LEVEL", "2"),
         KERAS_BACKEND="tensorflow",  # the TF examples are about TF, whatever the reader's shell says
     )
+    # On a GPU, TensorFlow otherwise reserves nearly the whole card at start-up (also in the snippet that
+    # runs beside it); growing on demand is what the examples that set it in code do too.
+    env.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
     return env
 
 
@@ -170,7 +175,8 @@ def run_one(snippet: Snippet, key: str, jobs: int = 1, cancel: threading.Event |
         started = time.perf_counter()
         # Its own process group, so a timeout or an interrupt stops the workers it
         # spawned too (DataLoader, multi-process demos); they die with the build.
-        done, timed_out = procs.run([sys.executable, str(snippet.path)], timeout, cwd=paths.ROOT,
+        # Under its framework's interpreter (GUIDE_PYTHON_TORCH / GUIDE_PYTHON_TF; default this one).
+        done, timed_out = procs.run([envinput.python_for(snippet.framework), str(snippet.path)], timeout, cwd=paths.ROOT,
                                     env=snippet_env(output_dir, jobs))
         stdout, stderr = done.stdout, done.stderr
         if cancel.is_set():
@@ -201,7 +207,7 @@ def _record(snippet: Snippet, key: str, stdout: str, stderr: str, seconds: float
         "seconds": round(seconds, 3),
         "ran_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "device": environment.detect_device(),
-        "versions": environment.framework_versions(),
+        "versions": environment.versions_for(snippet.framework),  # as its own interpreter sees them
         "files": sorted(p.relative_to(kept).as_posix() for p in kept.rglob("*") if p.is_file()),
     }
 
@@ -285,6 +291,10 @@ def refresh(
 
     if to_run:
         jobs = jobs or default_jobs()
+        if device == "cuda" and jobs > 1:
+            # Two examples on one card compete for its memory and its timing; one at a time on a GPU.
+            log.info(f"snippets: one at a time on the GPU (GUIDE_JOBS would allow {jobs})")
+            jobs = 1
         shared = [(s, k) for s, k in to_run if not is_exclusive(s)]
         alone = [(s, k) for s, k in to_run if is_exclusive(s)]
         log.info(

@@ -12,6 +12,12 @@ have run, this step reads both runs with TensorBoard's own reader
 
 Both are pure functions of the event files and the snippets' run records, so
 the same runs give the same bytes. ``read_run`` is the reader the tests call.
+
+TensorBoard's reader imports TensorFlow when it is installed (on the first
+``Reload``), and the MkDocs process must hold neither framework, so the build
+step reads the runs in a child process (``read_runs_in_child``: ``python -m
+engine.tensorboard_curves read DIR...`` under TensorFlow's interpreter,
+``envinput.python_for("tf")``) and only charts in the build process.
 """
 
 from __future__ import annotations
@@ -177,26 +183,90 @@ def caption_for(records: dict[str, dict]) -> str:
     return "; ".join(parts)
 
 
+def run_to_json(run: Run) -> dict:
+    return {"scalars": {tag: [list(point) for point in points] for tag, points in run.scalars.items()},
+            "tags": [[info.tag, info.storage, info.points] for info in run.tags]}
+
+
+def run_from_json(data: dict) -> Run:
+    return Run(scalars={tag: [(int(step), float(value)) for step, value in points]
+                        for tag, points in data["scalars"].items()},
+               tags=[TagInfo(tag, storage, int(points)) for tag, storage, points in data["tags"]])
+
+
+READ_TIMEOUT_S = 300
+
+
+def read_runs_in_child(run_dirs: list[Path], python: str | None = None) -> list[Run]:
+    """``read_run`` of each folder, done in a child process so this one never imports TensorFlow."""
+    import os
+    import subprocess
+
+    from engine import envinput, paths
+
+    python = python or envinput.python_for("tf")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(paths.SCRIPTS_DIR), os.environ.get("PYTHONPATH", "")]),
+           "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}  # reading files needs no GPU
+    done = subprocess.run([python, "-m", "engine.tensorboard_curves", "read", *map(str, run_dirs)],
+                          capture_output=True, text=True, timeout=READ_TIMEOUT_S, env=env, cwd=paths.ROOT)
+    if done.returncode != 0:
+        tail = "\n".join(done.stderr.strip().splitlines()[-8:])
+        raise RuntimeError(f"reading the TensorBoard runs under {python} failed (exit {done.returncode}):\n{tail}")
+    return [run_from_json(item) for item in json.loads(done.stdout.strip().splitlines()[-1])]
+
+
+def inputs_key(run_dirs: list[Path], records: dict[str, dict]) -> str:
+    """A hash of everything the chart and tag table depend on: event files, run records, this code."""
+    import hashlib
+
+    import matplotlib
+
+    digest = hashlib.sha256()
+    digest.update(Path(__file__).read_bytes())
+    digest.update(matplotlib.__version__.encode())
+    digest.update(json.dumps(records, sort_keys=True, default=str).encode())
+    for run_dir in run_dirs:
+        for event_file in sorted(run_dir.rglob("*")):
+            if event_file.is_file():
+                digest.update(event_file.relative_to(run_dir).as_posix().encode())
+                digest.update(event_file.read_bytes())
+    return digest.hexdigest()
+
+
 def refresh(mode: str, log: logging.Logger) -> None:
     """Chart both runs from the snippets' stored files (every mode: reading is cheap)."""
     from engine import atomic, paths
     from engine.snippet_runner import files_dir
 
-    runs: dict[str, Run] = {}
     records: dict[str, dict] = {}
-    for label, (stem, relative) in RUNS.items():
-        runs[label] = read_run(find_run_dir(files_dir(PAGE, stem), relative))
+    dirs = [find_run_dir(files_dir(PAGE, stem), relative) for stem, relative in RUNS.values()]
+    out = paths.GENERATED_DIR / PAGE
+    for label, (stem, _relative) in RUNS.items():
         records[label] = _record(PAGE, stem)
+    # Reading the runs starts a TensorFlow process (seconds); skip it when nothing it reads has changed.
+    key = inputs_key(dirs, records)
+    stamp = paths.CACHE_DIR / "tensorboard_curves.key"
+    outputs = (out / "tensorboard_curves.svg", out / "tensorboard_tags.md")
+    if mode != "all" and all(p.exists() for p in outputs) and stamp.is_file() and stamp.read_text() == key:
+        log.info("tensorboard_curves: event files unchanged, chart and tag table reused")
+        return
+    runs: dict[str, Run] = dict(zip(RUNS, read_runs_in_child(dirs), strict=True))
+    for label in RUNS:
         for tag in ("train/loss", "test/accuracy"):
             if not runs[label].scalars.get(tag):
                 raise ValueError(f"{stem}: no '{tag}' scalars in its TensorBoard run")
-    out = paths.GENERATED_DIR / PAGE
     wrote_svg = atomic.write_if_changed(out / "tensorboard_curves.svg", render_svg(runs, caption_for(records)))
     wrote_md = atomic.write_if_changed(out / "tensorboard_tags.md", render_tags(runs))
+    atomic.write_if_changed(stamp, key)
     log.info(f"tensorboard_curves: chart {'written' if wrote_svg else 'unchanged'}, "
              f"tag table {'written' if wrote_md else 'unchanged'}")
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    refresh("stale", logging.getLogger("guide.tensorboard_curves"))
+    import sys
+
+    if sys.argv[1:2] == ["read"]:  # the child side of read_runs_in_child: one JSON line
+        print(json.dumps([run_to_json(read_run(folder)) for folder in sys.argv[2:]]))
+    else:
+        logging.basicConfig(level=logging.INFO, format="%(message)s")
+        refresh("stale", logging.getLogger("guide.tensorboard_curves"))

@@ -4,7 +4,9 @@ Four artifacts: a native Keras file (``.keras``, needs Keras to load), a
 SavedModel (what TF Serving loads), and LiteRT (formerly TF Lite) flatbuffers,
 float32 and with dynamic-range int8 weights, run by the ``ai-edge-litert``
 interpreter. For each: size on disk, load time, warm latency for one image,
-and the largest difference from the eager model's logits. The doctest runs the
+and the largest difference from the eager model's logits. Then the request a
+TF Serving client sends (``tensorflow-serving-api``'s ``PredictRequest``),
+built and checked against the SavedModel's signature. The doctest runs the
 round trip with few repeats:
 
 >>> import tempfile
@@ -16,6 +18,11 @@ round trip with few repeats:
 True
 >>> rows[3].size_bytes < rows[2].size_bytes / 2  # int8 weights: about a quarter of fp32
 True
+>>> request, problems, _ = serving_request(Path(tempfile.mkdtemp()), model, X[:3])
+>>> problems, request.model_spec.signature_name
+([], 'serving_default')
+>>> [p.split(": ", 1)[1] for p in serving_request(Path(tempfile.mkdtemp()), model, X[:3, :14])[1]]  # a wrong shape
+["shape (3, 14, 28, 1) does not fit the signature's (None, 28, 28, 1)"]
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 from ai_edge_litert.interpreter import Interpreter
+from tensorflow_serving.apis import predict_pb2
 
 from common.artifacts import Row, load_and_time, print_table
 from common.cnn_tf import build_model
@@ -159,6 +167,50 @@ def eager_latency_ms(model: keras.Model, X: np.ndarray, repeats: int = 50) -> fl
     return median_ms(lambda: model(one_image, training=False), repeats)
 
 
+# --8<-- [start:serving]
+def build_request(X: np.ndarray, input_name: str) -> predict_pb2.PredictRequest:
+    request = predict_pb2.PredictRequest()  # what a gRPC client sends to TF Serving's Predict
+    request.model_spec.name = "cnn"  # the server's --model_name
+    request.model_spec.signature_name = "serving_default"
+    request.inputs[input_name].CopyFrom(tf.make_tensor_proto(X))
+    return request
+
+
+def check_request(request: predict_pb2.PredictRequest, signature) -> list[str]:
+    """What the server would reject: unknown inputs, missing ones, wrong dtype or shape."""
+    _, expected = signature.structured_input_signature  # {name: tf.TensorSpec}
+    problems = [f"input {name!r} is not in the signature" for name in request.inputs if name not in expected]
+    for name, spec in expected.items():
+        if name not in request.inputs:
+            problems.append(f"input {name!r} is missing")
+            continue
+        proto = request.inputs[name]
+        shape = tuple(dim.size for dim in proto.tensor_shape.dim)
+        if tf.dtypes.as_dtype(proto.dtype) != spec.dtype:
+            problems.append(f"input {name!r}: dtype {tf.dtypes.as_dtype(proto.dtype).name}, signature wants {spec.dtype.name}")
+        if not spec.shape.is_compatible_with(shape):
+            problems.append(f"input {name!r}: shape {shape} does not fit the signature's {tuple(spec.shape)}")
+    return problems
+# --8<-- [end:serving]
+
+
+def serving_request(folder: Path, model: keras.Model, X: np.ndarray):
+    """Lay out a TF Serving model folder, build a request for it and check it against the signature."""
+    base = folder / "serving" / "cnn"
+    model.export(base / "1", format="tf_saved_model", verbose=False)  # one numbered folder per version
+    loaded = tf.saved_model.load(str(base / "1"))
+    signature = loaded.signatures["serving_default"]
+    input_name = next(iter(signature.structured_input_signature[1]))
+    request = build_request(X, input_name)
+    problems = check_request(request, signature)
+    if not problems:  # what the server would compute from this request, run here in-process
+        inputs = {name: tf.make_ndarray(proto) for name, proto in request.inputs.items()}
+        got = next(iter(signature(**inputs).values())).numpy()
+        if np.max(np.abs(got - model(X, training=False).numpy())) > 1e-4:
+            problems.append("the signature's outputs differ from the model's")
+    return request, problems, base
+
+
 if __name__ == "__main__":
     repeats = 50
     tf.config.threading.set_intra_op_parallelism_threads(threads)  # before TF runs any op
@@ -170,3 +222,14 @@ if __name__ == "__main__":
     print("\n".join(notes))
     print(f"parity on {len(X)} real test images; load = median of 3 loads; latency = median of {repeats} calls")
     print_table(rows, eager_latency_ms(model, X, repeats), repeats, name_width=31)
+    request, problems, base = serving_request(output_dir(), model, X[:8])
+    spec = request.inputs[next(iter(request.inputs))]
+    print(f"\nTF Serving PredictRequest for model {request.model_spec.name!r}, "
+          f"signature {request.model_spec.signature_name!r}: input {next(iter(request.inputs))!r}, "
+          f"{tf.dtypes.as_dtype(spec.dtype).name}, shape {[d.size for d in spec.tensor_shape.dim]}, "
+          f"{request.ByteSize():,} bytes serialized")
+    print("checked against the exported signature: " + ("accepted, outputs match the model" if not problems else "; ".join(problems)))
+    print("server (not run here: a separate C++ binary, or the tensorflow/serving Docker image):")
+    print(f"  tensorflow_model_server --port=8500 --rest_api_port=8501 --model_name=cnn "
+          f"--model_base_path=$PWD/{base.relative_to(output_dir()).as_posix()}")
+    assert not problems, problems

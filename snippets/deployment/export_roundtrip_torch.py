@@ -1,8 +1,10 @@
 """Export the guide's CNN from PyTorch, load each artifact back, and compare it with eager.
 
-Four artifacts: a ``state_dict`` checkpoint (needs the Python class to load),
-a ``torch.export`` program (``.pt2``), ONNX run by ONNX Runtime, and
-TorchScript (deprecated in favour of ``torch.export``). For each: size on disk,
+Five artifacts: a ``state_dict`` checkpoint (needs the Python class to load),
+a ``torch.export`` program (``.pt2``), ONNX run by ONNX Runtime, TorchScript
+(deprecated in favour of ``torch.export``), and an ExecuTorch program
+(``.pte``, PyTorch's on-device format, lowered to the XNNPACK backend) run by
+the ExecuTorch runtime's Python bindings. For each: size on disk,
 load time, warm latency for one image, and the largest difference from the
 eager model's logits. The doctest runs the round trip with few repeats:
 
@@ -10,7 +12,7 @@ eager model's logits. The doctest runs the round trip with few repeats:
 >>> model, X = trained_model_and_batch(train_steps=2)
 >>> rows, notes = round_trip(model, X, Path(tempfile.mkdtemp()), repeats=3)
 >>> [row.artifact for row in rows]
-['state_dict (.pt)', 'torch.export (.pt2)', 'ONNX (.onnx)', 'TorchScript (.pt)']
+['state_dict (.pt)', 'torch.export (.pt2)', 'ONNX (.onnx)', 'TorchScript (.pt)', 'ExecuTorch (.pte)']
 >>> all(row.max_abs_diff < 1e-4 and row.top1_agreement == 1.0 for row in rows)
 True
 >>> all(row.size_bytes > 34_826 * 4 for row in rows)  # every artifact holds the fp32 weights
@@ -19,6 +21,7 @@ True
 
 from __future__ import annotations
 
+import copy
 import os
 import statistics
 import time
@@ -27,6 +30,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
+from executorch.exir import to_edge_transform_and_lower
+from executorch.extension.pybindings.portable_lib import _unsafe_reset_threadpool
+from executorch.runtime import Runtime
 from torch import nn
 
 from common.artifacts import Row, load_and_time, print_table
@@ -111,7 +118,7 @@ def round_trip(model: nn.Module, X: np.ndarray, folder: Path, repeats: int = 50)
     example = X_tensor[:2]
     with torch.no_grad():
         expected = model(X_tensor).cpu().numpy()
-    paths = {name: folder / name for name in ("cnn_state.pt", "cnn.pt2", "cnn.onnx", "cnn_scripted.pt")}
+    paths = {name: folder / name for name in ("cnn_state.pt", "cnn.pt2", "cnn.onnx", "cnn_scripted.pt", "cnn.pte")}
 
     # --8<-- [start:export]
     torch.save(model.state_dict(), paths["cnn_state.pt"])  # weights only: needs build_model() to load
@@ -126,11 +133,20 @@ def round_trip(model: nn.Module, X: np.ndarray, folder: Path, repeats: int = 50)
         warnings.simplefilter("always")
         scripted = torch.jit.script(model)  # compiles the Python code to TorchScript
         scripted.save(paths["cnn_scripted.pt"])
+
+    # ExecuTorch: the same torch.export graph, lowered for a device runtime, which plans
+    # its memory ahead of time: here for one image per call, as an app on a phone sends.
+    one_image = example[:1].cpu().clone(memory_format=torch.contiguous_format)  # numpy's new axis has stride 0
+    on_device = torch.export.export(copy.deepcopy(model).cpu(), (one_image,))
+    lowered = to_edge_transform_and_lower(on_device, partitioner=[XnnpackPartitioner()])
+    paths["cnn.pte"].write_bytes(lowered.to_executorch().buffer)
     # --8<-- [end:export]
     deprecations = sorted({str(w.message) for w in caught if issubclass(w.category, (DeprecationWarning, FutureWarning, UserWarning))})
+    delegated = sum(1 for node in lowered.exported_program().graph.nodes if "executorch_call_delegate" in str(node.target))
     notes = [
         f"ONNX: {onnx_exporter}",
         "torch.jit.script warned: " + (deprecations[0] if deprecations else "nothing"),
+        f"ExecuTorch: {delegated} subgraph(s) delegated to XNNPACK; planned for 1 image a call (parity: {len(X)} calls)",
     ]
 
     # --8<-- [start:load]
@@ -152,6 +168,11 @@ def round_trip(model: nn.Module, X: np.ndarray, folder: Path, repeats: int = 50)
             lambda session, X: session.run(["logits"], {"images": X})[0],
         ),
         "TorchScript (.pt)": ("cnn_scripted.pt", lambda: torch.jit.load(paths["cnn_scripted.pt"], map_location=device), None),
+        "ExecuTorch (.pte)": (  # the ExecuTorch runtime: C++, on the CPU, with Python bindings
+            "cnn.pte",
+            lambda: Runtime.get().load_program(paths["cnn.pte"]).load_method("forward"),
+            lambda method, X: np.concatenate([method.execute([torch.tensor(x[None])])[0].numpy() for x in X]),
+        ),
     }
     # --8<-- [end:load]
 
@@ -187,6 +208,7 @@ def eager_latency_ms(model: nn.Module, X: np.ndarray, repeats: int = 50) -> floa
 if __name__ == "__main__":
     repeats = 50
     torch.set_num_threads(threads)
+    _unsafe_reset_threadpool(threads)  # ExecuTorch's XNNPACK threadpool, one thread like the rest
     print(f"torch {torch.__version__} on {device}; {threads} CPU thread per runtime ({os.cpu_count()} visible)")
     model, X = trained_model_and_batch()
     rows, notes = round_trip(model, X, output_dir() / "artifacts", repeats=repeats)

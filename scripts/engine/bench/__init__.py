@@ -4,7 +4,7 @@
 * ``child``     the timed process (imports exactly one framework)
 * ``harness``   one fresh process per job, interleaved, wait4 for peak RSS
 * ``stats``     median, IQR, the comparison rule of docs/method.md#noise
-* ``flops``     analytic FLOPs of the CNN step (cross-checked against torch)
+* ``workload``  the contract a workload pair keeps, and its description (params, FLOPs, data)
 * ``store``     schema-versioned JSON per machine, atomic writes, staleness
 * ``summarize`` results -> rows of numbers
 * ``render``    rows -> Markdown tables, SVG charts, summary and verdict fragments

@@ -1,7 +1,8 @@
 """The harness: one fresh process per (framework, configuration, repeat), interleaved.
 
 The parent never imports torch or TensorFlow. It writes a job spec, starts
-``python -m engine.bench.child`` in its own process group (``engine.procs``:
+``python -m engine.bench.child`` (under the job's framework's interpreter,
+``envinput.python_for``) in its own process group (``engine.procs``:
 it dies with the parent, even on SIGKILL), reaps it with ``os.wait4`` (which
 hands back the child's peak RSS), kills it at the timeout, and collects the
 child's JSON. A job that crashes, hangs or is killed is recorded as failed
@@ -15,7 +16,6 @@ import datetime as _dt
 import json
 import os
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -126,7 +126,7 @@ def run_job(job: Job, device: str, timeout_s: float) -> dict:
         started = time.perf_counter()
         with open(log_path, "wb") as log_handle:
             proc = procs.spawn(
-                [sys.executable, "-m", "engine.bench.child", str(spec_path), str(out_path)],
+                [envinput.python_for(fw), "-m", "engine.bench.child", str(spec_path), str(out_path)],
                 cwd=paths.ROOT, env=child_env(device, job.spec["threads"], job.env_overrides),
                 stdout=subprocess.DEVNULL, stderr=log_handle,
             )

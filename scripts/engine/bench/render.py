@@ -4,6 +4,10 @@ Same results in, same bytes out: the bootstrap is seeded, the SVG hash salt
 and fonts are fixed, no dates are stamped except the results' own, and every
 file goes through ``write_if_changed``. Figures in prose fragments (summary,
 verdicts) come from the results, never from a typed number.
+
+Still to do (issue 14, part 2): move the sentences into Jinja2 templates and
+split this module along formatting / charts / tables / verdicts, after the
+page-folder restructure lands; until then keep changes here surgical.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from pathlib import Path
 
 from common import tiers
 from engine import atomic, environment, paths
-from engine.bench import stats, store
+from engine.bench import glance, stats, store
 from engine.bench import summarize as S
 from engine.bench.cases import CASES, FRAMEWORK_LABELS, GLIBC_DEFAULTS, HARNESS_SETTING, mode_label
 from engine.bench.op_buckets import BUCKETS
@@ -107,57 +111,151 @@ def _svg(fig) -> bytes:
     return buffer.getvalue()
 
 
-_COLORS = {("torch", "eager"): "#ee4c2c", ("torch", "compile"): "#9c1f0b", ("tf", "eager"): "#ffb000",
-           ("tf", "function"): "#ff6f00", ("tf", "xla"): "#425066", ("tf", "fit"): "#1f77b4"}
+# One hue family per framework (PyTorch warm reds/oranges, TensorFlow blues), a
+# marker per execution tier and a dash per layout/precision variant: the same
+# mapping on every chart, in both themes. Each theme has its own shades so a
+# line stays readable on Material's light page and on its dark ("slate") one.
+THEMES = ("light", "dark")
+_TEXT = {"light": "#202124", "dark": "#e3e6ea"}
+_SHADES = {
+    "light": {"torch": ("#c2410c", "#9a1b06", "#ea7a4b", "#7c2d12"),
+              "tf": ("#1d4ed8", "#0e7490", "#6366f1", "#1e3a8a")},
+    "dark": {"torch": ("#ff8a5b", "#ffb38f", "#ff5f3a", "#ffd0b8"),
+             "tf": ("#7fb0ff", "#5ad1e6", "#a5a8ff", "#bcd3ff")},
+}
+_EXECUTIONS = {"torch": ("eager", "compile", "autotune", "cudagraphs"), "tf": ("eager", "function", "xla", "fit")}
+_MARKERS = {"eager": "o", "compile": "s", "autotune": "D", "cudagraphs": "P", "function": "s", "xla": "D", "fit": "^"}
 
 
-def chart_step_time(rows: list[S.TrainRow], x_attr: str, xlabel: str, caption: str) -> bytes:
+def series_style(framework: str, mode: str, theme: str = "light") -> dict:
+    """Colour (framework hue, tier shade), marker (tier) and dash (variant) of one series."""
+    tier = tiers.parse(mode)
+    order = _EXECUTIONS.get(framework, ())
+    shade = order.index(tier.execution) if tier.execution in order else 0
+    shades = _SHADES[theme].get(framework, ("#777777",))
+    dash = {(False, "fp32"): "-", (True, "fp32"): "--"}.get((tier.channels_last, tier.precision),
+                                                             "-." if tier.channels_last else ":")
+    return {"color": shades[shade % len(shades)], "marker": _MARKERS.get(tier.execution, "o"), "linestyle": dash}
+
+
+def _themed(fig, ax, theme: str) -> None:
+    """Transparent background, text and axes in the theme's ink."""
+    ink = _TEXT[theme]
+    fig.patch.set_alpha(0)
+    ax.set_facecolor("none")
+    for spine in ax.spines.values():
+        spine.set_color(ink)
+    ax.tick_params(colors=ink, which="both")
+    ax.xaxis.label.set_color(ink)
+    ax.yaxis.label.set_color(ink)
+    ax.title.set_color(ink)
+    legend = ax.get_legend()
+    if legend:
+        legend.get_frame().set_alpha(0)
+        for text in legend.get_texts():
+            text.set_color(ink)
+
+
+def _series_keys(rows):
+    return sorted({(r.framework, r.mode) for r in rows},
+                  key=lambda k: (k[0] != "torch", _EXECUTIONS.get(k[0], ()).index(tiers.parse(k[1]).execution)
+                                 if tiers.parse(k[1]).execution in _EXECUTIONS.get(k[0], ()) else 9, k[1]))
+
+
+def chart_step_time(rows: list[S.TrainRow], x_attr: str, xlabel: str, caption: str, theme: str = "light") -> bytes:
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 4))
-    for key in sorted({(r.framework, r.mode) for r in rows}, key=lambda k: (k[0] != "torch", k[1])):
+    for key in _series_keys(rows):
         series = sorted(S.find(rows, framework=key[0], mode=key[1]), key=lambda r: getattr(r, x_attr))
         xs = [getattr(r, x_attr) for r in series]
         ys = [r.median_ms for r in series]
         low = [r.median_ms - r.iqr_ms[0] for r in series]
         high = [r.iqr_ms[1] - r.median_ms for r in series]
-        ax.errorbar(xs, ys, yerr=[low, high], marker="o", capsize=3, label=series[0].label,
-                    color=_COLORS.get(key))
+        ax.errorbar(xs, ys, yerr=[low, high], capsize=3, label=series[0].label, **series_style(*key, theme))
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     ax.set_xlabel(xlabel)
     ax.set_ylabel("training step time, ms (median, IQR bars)")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=6.5, title="colour: framework · marker: tier · dash: layout/precision", title_fontsize=6.5,
+              ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.16))
     ax.grid(True, which="both", alpha=0.3)
     ax.set_title(caption, fontsize=8)
+    _themed(fig, ax, theme)
+    ax.get_legend().get_title().set_color(_TEXT[theme])
     data = _svg(fig)
     plt.close(fig)
     return data
 
 
-def chart_placeholder(caption: str) -> bytes:
+def chart_placeholder(caption: str, theme: str = "light") -> bytes:
     """An image that says what is missing, so pages never link to a file that does not exist."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 1.2))
     ax.axis("off")
-    ax.text(0.5, 0.5, f"{caption}: {NOT_MEASURED}", ha="center", va="center")
+    ax.text(0.5, 0.5, f"{caption}: {NOT_MEASURED}", ha="center", va="center", color=_TEXT[theme])
+    fig.patch.set_alpha(0)
     data = _svg(fig)
     plt.close(fig)
     return data
 
 
-def chart_memory(rows: list[S.TrainRow], caption: str) -> bytes:
+def _alt_escape(text: str) -> str:
+    return " ".join(text.replace("[", "(").replace("]", ")").replace('"', "'").split())
+
+
+def alt_step_time(rows: list[S.TrainRow], x_attr: str, xname: str, title: str) -> str:
+    """What the step-time chart shows, in words, from the same rows it is drawn from."""
+    parts = []
+    for key in _series_keys(rows):
+        series = sorted(S.find(rows, framework=key[0], mode=key[1]), key=lambda r: getattr(r, x_attr))
+        points = ", ".join(f"{_f(r.median_ms, 2)} ms at {xname} {getattr(r, x_attr):,}" for r in series)
+        parts.append(f"{series[0].label}: {points}")
+    return _alt_escape(f"Line chart, {title}: median training step time (log scale) against {xname} "
+                       f"(log scale), one line per tier. " + "; ".join(parts) + ".")
+
+
+def alt_memory(rows: list[S.TrainRow], title: str) -> str:
+    parts = []
+    for key in _series_keys(rows):
+        series = sorted(S.find(rows, framework=key[0], mode=key[1]), key=lambda r: r.params)
+        points = ", ".join(f"{_f(r.peak_rss_mib, 0)} MiB at {r.params:,} parameters" for r in series)
+        parts.append(f"{series[0].label}: {points}")
+    return _alt_escape(f"Line chart, {title}: peak host memory against trainable parameters, one line per "
+                       f"tier. " + "; ".join(parts) + ".")
+
+
+def alt_profile(chosen: list[tuple[str, dict]], title: str) -> str:
+    parts = []
+    for why, prof in chosen:
+        buckets = ", ".join(f"{b} {_f(prof['buckets_ns_per_step'][b] / 1e6, 2)} ms" for b in BUCKETS)
+        parts.append(f"{prof['label']} ({why}): {buckets}")
+    return _alt_escape(f"Stacked bar chart, {title}: milliseconds per training step by kind of work. "
+                       + "; ".join(parts) + ".")
+
+
+def chart_md(stem: str, alt: str, data_link: str, data_text: str) -> str:
+    """Both theme variants of a chart (Material shows the one matching the page), and where its data is."""
+    return (f"![{alt}](generated/bench/{stem}.svg#only-light){{ .chart loading=lazy }}\n"
+            f"![{alt}](generated/bench/{stem}-dark.svg#only-dark){{ .chart loading=lazy }}\n\n"
+            f"<small>[Data: {data_text}]({data_link}){{ .chart-data }}</small>\n")
+
+
+def chart_memory(rows: list[S.TrainRow], caption: str, theme: str = "light") -> bytes:
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 4))
-    for key in sorted({(r.framework, r.mode) for r in rows}, key=lambda k: (k[0] != "torch", k[1])):
+    for key in _series_keys(rows):
         series = sorted(S.find(rows, framework=key[0], mode=key[1]), key=lambda r: r.params)
-        ax.plot([r.params for r in series], [r.peak_rss_mib or 0 for r in series], marker="o",
-                label=series[0].label, color=_COLORS.get(key))
+        ax.plot([r.params for r in series], [r.peak_rss_mib or 0 for r in series],
+                label=series[0].label, **series_style(*key, theme))
     ax.set_xscale("log")
     ax.set_xlabel("trainable parameters")
     ax.set_ylabel("peak host RSS of the process, MiB")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, title="colour: framework · marker: tier", title_fontsize=7,
+              ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.16))
     ax.grid(True, which="both", alpha=0.3)
     ax.set_title(caption, fontsize=8)
+    _themed(fig, ax, theme)
+    ax.get_legend().get_title().set_color(_TEXT[theme])
     data = _svg(fig)
     plt.close(fig)
     return data
@@ -262,8 +360,9 @@ def headline_md(result, ceiling) -> str:
     checks = S.repeat_checks(rows, result)
     if checks:
         disagree = [c for c in checks if c["disagrees"]]
-        lines.append(f"- Repeat check: each configuration's even rounds against its odd rounds, by the same "
-                     f"rule as every comparison above. {len(checks) - len(disagree)} of {len(checks)} "
+        lines.append(f"- Repeat check: a configuration compared with itself (its even-numbered rounds "
+                     f"against its odd-numbered ones, by the rule every comparison above uses) should show no "
+                     f"difference. {len(checks) - len(disagree)} of {len(checks)} "
                      "configurations agreed with themselves"
                      + (": " + "; ".join(f"{c['row'].label}, batch {c['row'].batch_size} did not "
                                         f"({c['ratio'].ratio:.2f}x)" for c in disagree) if disagree else "")
@@ -457,7 +556,7 @@ def profile_md(result, headline) -> str:
 _BUCKET_COLORS = ("#4c72b0", "#8172b3", "#64b5cd", "#55a868", "#ccb974", "#dd8452", "#937860", "#c44e52")
 
 
-def chart_profile(chosen: list[tuple[str, dict]], caption: str) -> bytes:
+def chart_profile(chosen: list[tuple[str, dict]], caption: str, theme: str = "light") -> bytes:
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 0.5 + 0.45 * len(chosen)))
     labels = [f"{p['label']}\n({why})" for why, p in chosen]
@@ -471,6 +570,7 @@ def chart_profile(chosen: list[tuple[str, dict]], caption: str) -> bytes:
     ax.tick_params(axis="y", labelsize=7)
     ax.legend(fontsize=7, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.12 - 0.6 / len(chosen)))
     ax.set_title(caption, fontsize=8)
+    _themed(fig, ax, theme)
     data = _svg(fig)
     plt.close(fig)
     return data
@@ -647,7 +747,8 @@ SCALE_PARAMS = 10_000_000
 
 
 def verdict_c16(res) -> str:
-    parts, trends, all_rows = [], [], []
+    """A verdict word, one sentence, and the small table of ratios behind it."""
+    rows_out, trends, all_rows = [], [], []
     sweeps = (("headline", "batch_size", "batch", (("torch", "eager-cl", "compile-cl"), ("tf", "eager", "function"))),
               ("size_sweep", "params", "parameters", (("torch", "eager", "compile"), ("tf", "eager", "function"))))
     for case, attr, what, pairs in sweeps:
@@ -664,26 +765,36 @@ def verdict_c16(res) -> str:
                 c = S.find(rows, framework=fw, mode=compiled_mode, **{attr: x})[0]
                 ratios.append(e.median_ms / c.median_ms)
             # The claim holds for a sweep only if eager ends up slower AND falls further behind.
-            trends.append(ratios[1] > ratios[0] * 1.05 and ratios[1] > 1.0)
-            parts.append(f"{FRAMEWORK_LABELS[fw]}, {what} {xs[0]:,} → {xs[-1]:,}: {mode_label(fw, eager_mode)} takes "
-                         f"{ratios[0]:.2f}x → {ratios[1]:.2f}x the time of {mode_label(fw, compiled_mode)}")
-    if not parts:
+            grew = ratios[1] > ratios[0] * 1.05 and ratios[1] > 1.0
+            trends.append(grew)
+            rows_out.append([f"{FRAMEWORK_LABELS[fw]}, {what} {xs[0]:,} → {xs[-1]:,}", mode_label(fw, eager_mode),
+                             mode_label(fw, compiled_mode), f"{ratios[0]:.2f}× → {ratios[1]:.2f}×",
+                             "yes" if grew else "no"])
+    if not rows_out:
         return NOT_MEASURED
+    how_many = ("in every sweep" if all(trends) else "in none of the sweeps" if not any(trends) else
+                f"in {sum(trends)} of {len(trends)} sweeps")
+    tested = (f"{_params_range(all_rows)}, batch {min(r.batch_size for r in all_rows)}–"
+              f"{max(r.batch_size for r in all_rows)}, fp32")
     if max(r.params for r in all_rows) < SCALE_PARAMS:
-        verdict = "**Not tested at scale**"
-        finding = ("in the small range measured, " + ("eager fell further behind in every sweep" if all(trends) else
-                   "eager fell further behind in no sweep" if not any(trends) else
-                   "eager fell further behind in some sweeps and not others"))
+        verdict = "**Not tested at scale.**"
+        sentence = (f"Over the small range measured ({tested}), the claimed pattern (eager slower than "
+                    f"compiled, and more so as the work grows) appeared {how_many}; models this small cannot "
+                    "show a cost that only appears at scale.")
     elif all(trends):
-        verdict, finding = "**Supported** here", "eager execution fell further behind the compiled step as the work grew"
+        verdict = "**Supported** here."
+        sentence = f"Eager execution fell further behind the compiled step as the work grew, {how_many} ({tested})."
     elif not any(trends):
-        verdict, finding = "**Not supported** here", "in no sweep did eager execution fall further behind"
+        verdict = "**Not supported** here."
+        sentence = f"Eager execution did not fall further behind the compiled step as the work grew ({tested})."
     else:
-        verdict, finding = "**Depends on the framework and on what grows**", "the eager penalty grew in some sweeps only"
+        verdict = "**Depends on the framework and on what grows.**"
+        sentence = f"Eager execution fell further behind the compiled step {how_many} ({tested})."
     hw = _hw_phrase(res.get("headline") or res["size_sweep"])
-    return (f"{verdict}: {finding}. Tested range: {_params_range(all_rows)}, batch sizes "
-            f"{min(r.batch_size for r in all_rows)}–{max(r.batch_size for r in all_rows)}, fp32 ({hw}). "
-            "Ratio of median step times: " + "; ".join(parts) + ".")
+    return (f"{verdict} {sentence}\n\n"
+            + table(["Sweep", "Eager", "Compiled", "Eager ÷ compiled step time, first → last",
+                     "Eager fell further behind?"], rows_out)
+            + f"\n*Median step times, {hw}.*")
 
 
 def _gpu_results(all_results: dict) -> list[tuple[str, dict]]:
@@ -770,12 +881,18 @@ def _allocator_sentence(res) -> str:
     largest = [max((pair for pair in pairs if (pair[0].framework, pair[0].mode) == key),
                    key=lambda pair: pair[0].batch_size)
                for key in sorted({(r.framework, r.mode) for r, _ in pairs}, key=lambda k: (k[0] != "torch", k[1]))]
-    parts = [f"{r.label} at batch {r.batch_size}: " + S.compare(r, h).describe("glibc's defaults", "the harness's setting")
-             for r, h in largest]
+    def part(r, h):
+        ratio = S.compare(r, h)
+        interval = f"95% CI {ratio.low:.2f}–{ratio.high:.2f}"
+        if not ratio.significant:
+            return f"{r.label} at batch {r.batch_size} showed no significant difference ({ratio.ratio:.2f}×, {interval})"
+        return f"{r.label} at batch {r.batch_size} took {ratio.ratio:.2f}× as long ({interval})"
+
+    parts = [part(r, h) for r, h in largest]
     if not parts:
         return ""
-    return ("Memory allocator, the same step with glibc's malloc defaults against the harness's "
-            "heap-only setting: " + "; ".join(parts) + ".")
+    return ("Memory allocator: with glibc's default malloc settings instead of the harness's, "
+            + "; ".join(parts) + ".")
 
 
 def summary_md(res, all_results) -> str:
@@ -810,15 +927,25 @@ def summary_md(res, all_results) -> str:
     rows = S.train_rows(res.get("headline"))
     unstable = [r for r in rows if r.unstable]
     if unstable:
-        bullets.append(f"{len(unstable)} of {len(rows)} headline rows were unstable (process medians spread "
-                       f"over {100 * stats.UNSTABLE_RIQR:.0f} %), marked in the table: "
-                       + "; ".join(f"{r.label}, batch {r.batch_size}" for r in unstable) + ".")
+        bullets.append(f"{len(unstable)} of {len(rows)} headline rows were unstable: the medians of their "
+                       f"separate processes spread by more than {100 * stats.UNSTABLE_RIQR:.0f} %, so a smaller "
+                       "difference involving them is not evidence either way. The table marks them "
+                       "**unstable**.")
     disagree = [c for c in S.repeat_checks(rows, res.get("headline")) if c["disagrees"]]
     if disagree:
         bullets.append("The repeat check found a difference between a configuration's own even and odd "
                        "rounds: " + "; ".join(f"{c['row'].label}, batch {c['row'].batch_size}" for c in disagree)
                        + ". Differences of that size between rows are within the machine's noise.")
-    return "".join(f"- {b}\n" for b in bullets)
+    # The hardware and the first findings up front; the rest folded, so the page opens short.
+    shown, folded = bullets[:SUMMARY_SHOWN + 1], bullets[SUMMARY_SHOWN + 1:]
+    text = "".join(f"- {b}\n" for b in shown)
+    if folded:
+        text += (f'\n??? info "More from this run ({len(folded)} more findings)"\n\n'
+                 + "".join(f"    - {b}\n" for b in folded))
+    return text
+
+
+SUMMARY_SHOWN = 4  # findings shown before the fold, after the hardware line
 
 
 # ---------------------------------------------------------------- entry point
@@ -874,22 +1001,36 @@ def render_all(root: Path | None = None, target: Path | None = None) -> list[Pat
     fragment("dispatch.md", "dispatch", dispatch_md)
     fragment("time_to_accuracy.md", "time_to_accuracy", accuracy_md)
 
-    for case_name, chart, fn in (
-        ("headline", "headline_step_time.svg",
-         lambda rows, cap: chart_step_time(rows, "batch_size", "batch size", cap)),
-        ("size_sweep", "size_sweep_step_time.svg",
-         lambda rows, cap: chart_step_time(rows, "params", "trainable parameters (Transformer sizes)", cap)),
-        ("size_sweep", "size_sweep_memory.svg", chart_memory),
+    size_x = "trainable parameters (Transformer sizes)"
+    for case_name, stem, fn, alt_fn, link in (
+        ("headline", "headline_step_time",
+         lambda rows, cap, theme: chart_step_time(rows, "batch_size", "batch size", cap, theme),
+         lambda rows, title: alt_step_time(rows, "batch_size", "batch", title),
+         ("speed.md#c07", "the training-speed table")),
+        ("size_sweep", "size_sweep_step_time",
+         lambda rows, cap, theme: chart_step_time(rows, "params", size_x, cap, theme),
+         lambda rows, title: alt_step_time(rows, "params", "parameters", title),
+         ("speed.md#c02", "the model-size table")),
+        ("size_sweep", "size_sweep_memory", chart_memory, alt_memory, ("speed.md#c02", "the model-size table")),
     ):
         rows = S.train_rows(res.get(case_name), res.get("ceiling"))
-        if rows:
-            files[chart] = fn(rows, f"{CASES[case_name].title}\n{_hw_phrase(res[case_name])}")
-        else:
-            files[chart] = chart_placeholder(CASES[case_name].title)
+        title = CASES[case_name].title
+        for theme in THEMES:
+            name = f"{stem}.svg" if theme == "light" else f"{stem}-dark.svg"
+            files[name] = (fn(rows, f"{title}\n{_hw_phrase(res[case_name])}", theme) if rows
+                           else chart_placeholder(title, theme))
+        alt = alt_fn(rows, f"{title}, {_hw_phrase(res[case_name])}") if rows else f"{title}: {NOT_MEASURED}"
+        files[f"{stem}.md"] = BANNER + chart_md(stem, alt, *link)
 
     chosen = _profile_selection(S.profile_rows(res.get("op_profile")), res.get("headline"))
-    files["op_profile.svg"] = (chart_profile(chosen, f"{CASES['op_profile'].title}\n{_hw_phrase(res['op_profile'])}")
-                               if chosen else chart_placeholder(CASES["op_profile"].title))
+    profile_title = CASES["op_profile"].title
+    for theme in THEMES:
+        name = "op_profile.svg" if theme == "light" else "op_profile-dark.svg"
+        files[name] = (chart_profile(chosen, f"{profile_title}\n{_hw_phrase(res['op_profile'])}", theme)
+                       if chosen else chart_placeholder(profile_title, theme))
+    files["op_profile_chart.md"] = BANNER + chart_md(
+        "op_profile", alt_profile(chosen, f"{profile_title}, {_hw_phrase(res['op_profile'])}") if chosen
+        else f"{profile_title}: {NOT_MEASURED}", "speed.md#why", "the op-profile table")
     files["summary.md"] = BANNER + summary_md(res, all_results)
     verdicts = {
         "c02": lambda: verdict_c02(res), "c03": lambda: verdict_c03(res),
@@ -897,6 +1038,7 @@ def render_all(root: Path | None = None, target: Path | None = None) -> list[Pat
         "c09": lambda: verdict_c09(res), "c16": lambda: verdict_c16(res),
         "c19": lambda: verdict_c19(res, all_results),
     }
+    verdict_texts: dict[str, str] = {}
     for claim, fn in verdicts.items():
         try:
             text = fn() if res else NOT_MEASURED
@@ -905,6 +1047,10 @@ def render_all(root: Path | None = None, target: Path | None = None) -> list[Pat
         if text == NOT_MEASURED:
             text = f"*{CLAIM_TITLES[claim]}: {NOT_MEASURED}.*"
         files[f"verdict_{claim}.md"] = BANNER + text + "\n"
+        verdict_texts[claim] = text
+    files["glance.md"] = BANNER + glance.glance_md(
+        res, verdict_texts, paths.DOCS_DIR / "claims.md",
+        f"*Measured on {_hw_phrase(res['headline'])}.*" if res.get("headline") else f"*{NOT_MEASURED}.*")
 
     others = []
     for mid in sorted(all_results):

@@ -59,7 +59,14 @@ def case_code_hash(case: Case) -> str:
 
 
 def current_versions() -> dict:
+    """Versions the timed processes see: each framework's own from its interpreter (GUIDE_PYTHON_*)."""
     versions = environment.framework_versions()
+    for framework, names in environment.FRAMEWORK_OWN_PACKAGES.items():
+        own = environment.versions_for(framework)
+        for name in names:
+            versions.pop(name, None)
+            if name in own:
+                versions[name] = own[name]
     return {k: versions[k] for k in VERSION_KEYS if k in versions}
 
 

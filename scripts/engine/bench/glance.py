@@ -1,0 +1,167 @@
+"""The home page's results at a glance: one compact row per claim, every cell from the ledger or the results.
+
+The claim wording, where it is tested and the verdict of claims no build can
+measure come from the ledger table in ``docs/claims.md`` (the claims table);
+the verdict word of a measured claim is the bold lead of its generated verdict,
+and its deciding figure is computed here from the stored results. Nothing is
+typed: change the ledger or the results and the table follows.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from common import tiers
+from engine.bench import summarize as S
+from engine.bench.cases import FRAMEWORK_LABELS
+
+NONE = "—"
+
+
+def ledger(path: Path) -> list[dict]:
+    """The rows of the ledger table (``| [C01](#c01) | claim | experiment | where | verdict |``)."""
+    rows = []
+    for line in path.read_text().splitlines():
+        m = re.match(r"\|\s*\[(C\d\d)\]\(#c\d\d\)\s*\|(.*)\|\s*$", line)
+        if not m:
+            continue
+        cells = [c.strip() for c in m.group(2).split("|")]
+        if len(cells) != 4:
+            continue
+        rows.append({"id": m.group(1), "claim": cells[0], "where": cells[2], "verdict": cells[3]})
+    return rows
+
+
+def verdict_word(generated: str) -> str | None:
+    """The bold lead of a generated verdict (``**Not supported** here: ...`` gives ``Not supported``)."""
+    m = re.search(r"\*\*([^*]+)\*\*", generated)
+    return m.group(1).strip().rstrip(".:;,") if m else None
+
+
+def _ledger_word(cell: str) -> str:
+    """``Shown: [below](#c05)`` gives ``Shown``; ``Outdated since TF 2.0 (2019)`` stays as it is."""
+    text = re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", cell)
+    return re.sub(r":\s*(verdict\s+)?below\s*$", "", text).strip()
+
+
+def badge_class(word: str) -> str:
+    w = word.lower()
+    if w.startswith("not measured") or w.startswith("not tested") or w == "opinion":
+        return "unmeasured"
+    if w.startswith("not supported"):
+        return "refuted"
+    if w.startswith("supported"):
+        return "supported"
+    if w.startswith("depends"):
+        return "depends"
+    if "outdated" in w:
+        return "outdated"
+    return "shown"  # Shown, Described, Fact, sourced
+
+
+def _ratio(r) -> str:
+    return f"{r.ratio:.2f}× ({r.low:.2f}–{r.high:.2f})"
+
+
+def _batch(rows, batch=128):
+    return batch if S.find(rows, batch_size=batch) else min(r.batch_size for r in rows)
+
+
+def fig_speed(res) -> str:
+    rows = S.train_rows(res.get("headline"))
+    batch = _batch(rows)
+    a = S.best(rows, "torch", batch_size=batch, precision="fp32")
+    b = S.best(rows, "tf", batch_size=batch, precision="fp32")
+    return f"PyTorch ÷ TF step time, each at its best, batch {batch}: {_ratio(S.compare(a, b))}"
+
+
+def fig_compile(res) -> str:
+    rows = S.train_rows(res.get("headline"))
+    batch = _batch(rows)
+    parts = []
+    for fw in ("torch", "tf"):
+        eager = next(r for r in S.find(rows, framework=fw, mode="eager", batch_size=batch))
+        compiled = [r for r in S.find(rows, framework=fw, batch_size=batch, precision="fp32")
+                    if r.compiled and tiers.parse(r.mode).execution != "fit" and not tiers.parse(r.mode).channels_last]
+        fastest = min(compiled, key=lambda r: r.median_ms)
+        parts.append(f"{FRAMEWORK_LABELS[fw]} {_ratio(S.compare(fastest, eager))}")
+    return f"compiled ÷ eager step time, batch {batch}: " + "; ".join(parts)
+
+
+def _largest(res):
+    rows = S.train_rows(res.get("size_sweep"))
+    width = max(r.width for r in rows)
+    return rows, width
+
+
+def fig_memory_modes(res) -> str:
+    rows, width = _largest(res)
+    parts = []
+    for fw, compiled in (("torch", "compile"), ("tf", "function")):
+        e = S.find(rows, framework=fw, mode="eager", width=width)[0]
+        c = S.find(rows, framework=fw, mode=compiled, width=width)[0]
+        parts.append(f"{FRAMEWORK_LABELS[fw]} {e.peak_rss_mib:,.0f} vs {c.peak_rss_mib:,.0f}")
+    return f"peak RSS MiB, eager vs compiled, largest model ({_params(rows, width)}): " + "; ".join(parts)
+
+
+def _params(rows, width) -> str:
+    return f"{S.find(rows, width=width)[0].params:,} parameters"
+
+
+def fig_memory_frameworks(res) -> str:
+    rows, width = _largest(res)
+    a = S.find(rows, framework="torch", mode="eager", width=width)[0]
+    b = S.find(rows, framework="tf", mode="eager", width=width)[0]
+    return f"peak RSS, eager, {_params(rows, width)}: PyTorch {a.peak_rss_mib:,.0f} MiB, TensorFlow {b.peak_rss_mib:,.0f} MiB"
+
+
+def fig_overhead(res) -> str:
+    rows = S.train_rows(res.get("size_sweep"))
+    widths = sorted({r.width for r in rows})
+    parts = []
+    for fw, compiled in (("torch", "compile"), ("tf", "function")):
+        ratios = []
+        for w in (widths[0], widths[-1]):
+            e = S.find(rows, framework=fw, mode="eager", width=w)[0]
+            c = S.find(rows, framework=fw, mode=compiled, width=w)[0]
+            ratios.append(f"{e.median_ms / c.median_ms:.2f}×")
+        parts.append(f"{FRAMEWORK_LABELS[fw]} {' → '.join(ratios)}")
+    return f"eager ÷ compiled step time, width {widths[0]} → {widths[-1]}: " + "; ".join(parts)
+
+
+def fig_utilization(res) -> str:
+    rows = S.train_rows(res.get("headline"), res.get("ceiling"))
+    batch = _batch(rows)
+    parts = []
+    for fw in ("torch", "tf"):
+        r = S.best(rows, fw, batch_size=batch, precision="fp32")
+        parts.append(f"{FRAMEWORK_LABELS[fw]} {100 * r.fraction_of_own_peak:.1f} %")
+    return f"fastest fp32 row, share of own measured ceiling, batch {batch}: " + "; ".join(parts)
+
+
+GPU_CLAIMS = ("c07", "c08", "c19")
+FIGURES = {"c02": fig_memory_modes, "c03": fig_compile, "c07": fig_speed, "c08": fig_utilization,
+           "c09": fig_memory_frameworks, "c16": fig_overhead, "c19": fig_utilization}
+
+
+def glance_md(res: dict, verdicts: dict[str, str], ledger_path: Path, device_note: str) -> str:
+    """The compact claims table; ``verdicts`` holds each measured claim's generated verdict text."""
+    out = ["| ID | Claim | Verdict | Deciding figure | Details |", "|---|---|---|---|---|"]
+    for row in ledger(ledger_path):
+        cid = row["id"].lower()
+        word = verdict_word(verdicts[cid]) if cid in verdicts else None
+        word = word or _ledger_word(row["verdict"])
+        figure = NONE
+        if cid in FIGURES and res:
+            try:
+                figure = FIGURES[cid](res)
+            except (KeyError, IndexError, ValueError, StopIteration, TypeError, AttributeError):
+                figure = NONE
+            on_gpu = (res.get("headline") or {}).get("manifest", {}).get("device") == "cuda"
+            if cid in GPU_CLAIMS and figure != NONE and not on_gpu:
+                figure = f"CPU only: {figure}"
+        badge = f'<span class="verdict verdict--{badge_class(word)}">{word}</span>'
+        where = row["where"]
+        out.append(f"| [{row['id']}](claims.md#{cid}) | {row['claim']} | {badge} | {figure} | {where} |")
+    return (f"{device_note}\n\n" if device_note else "") + "\n".join(out) + "\n"

@@ -1,0 +1,287 @@
+"""Cross-framework parity: the same weights must compute the same function.
+
+Framework-free (NumPy only), so each framework can run in its own process:
+``common.parity_torch`` builds the PyTorch model of a pair, runs it on a fixed
+batch and writes everything to one ``.npz`` (its weights, logits, loss,
+gradients and the weights after one Adam step); ``common.parity_tf`` reads that
+file, copies the weights into the Keras twin through the pair's mapping below,
+computes the same things and compares them stage by stage with ``check``.
+
+A pair is one ``Pair`` in ``PAIRS``: where its two models are built, the shape
+of its fixed batch, and one mapping function from the PyTorch ``state_dict``
+(name -> array, in PyTorch's order and layout) to the arrays of the Keras
+model's ``model.weights``, in Keras' order and layout. A mapping must only
+re-lay out trainable tensors (transpose, reshape, split, permute), so that the
+same function maps gradients and updated weights too; a constant it adds may
+only touch non-trainable statistics (``map_mobilenet_v2`` folds the difference
+in batch-norm epsilon into the moving variance).
+
+>>> w = np.arange(2 * 3 * 3 * 3, dtype="float32").reshape(2, 3, 3, 3)  # OIHW
+>>> conv_oihw_to_hwio(w).shape, bool(conv_oihw_to_hwio(w)[1, 2, 0, 1] == w[1, 0, 1, 2])
+((3, 3, 3, 2), True)
+>>> dense = np.arange(2 * 12, dtype="float32").reshape(2, 12)  # (out, C*H*W) with C=3, H=W=2
+>>> dense_after_flatten(dense, channels=3, height=2, width=2)[:, 0].astype(int).tolist()  # rows (h, w, c)
+[0, 4, 8, 1, 5, 9, 2, 6, 10, 3, 7, 11]
+>>> check("logits", np.float32([1.0, 2.0]), np.float32([1.0, 2.0 + 1e-7]), LOGITS).passed
+True
+>>> sorted(PAIRS)
+['cnn', 'custom_layer', 'model_zoo']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+# --8<-- [start:layouts]
+def conv_oihw_to_hwio(weight: np.ndarray) -> np.ndarray:
+    """nn.Conv2d's (out, in, kh, kw) kernel as keras Conv2D's (kh, kw, in, out)."""
+    return weight.transpose(2, 3, 1, 0)
+
+
+def depthwise_oihw_to_hwcm(weight: np.ndarray) -> np.ndarray:
+    """A depthwise nn.Conv2d (groups=C, weight (C*m, 1, kh, kw)) as DepthwiseConv2D's (kh, kw, C, m), m=1."""
+    return weight.transpose(2, 3, 0, 1)
+
+
+def dense_oi_to_io(weight: np.ndarray) -> np.ndarray:
+    """nn.Linear's (out, in) weight as keras Dense's (in, out) kernel."""
+    return weight.T
+
+
+def dense_after_flatten(weight: np.ndarray, channels: int, height: int, width: int) -> np.ndarray:
+    """The Linear after an NCHW flatten, as the Dense after an NHWC flatten.
+
+    PyTorch flattens (C, H, W), so input feature c*H*W + h*W + w; Keras
+    flattens (H, W, C), feature h*W*C + w*C + c. Same weights, rows permuted.
+    """
+    out = weight.shape[0]
+    return weight.reshape(out, channels, height, width).transpose(2, 3, 1, 0).reshape(height * width * channels, out)
+# --8<-- [end:layouts]
+
+
+def nchw_to_nhwc(x: np.ndarray) -> np.ndarray:
+    return x.transpose(0, 2, 3, 1)
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = logits.astype(np.float64) - logits.max(axis=-1, keepdims=True)
+    e = np.exp(shifted)
+    return (e / e.sum(axis=-1, keepdims=True)).astype(np.float32)
+
+
+def _batch_norm(state: dict[str, np.ndarray], prefix: str, eps_torch: float, eps_keras: float) -> list[np.ndarray]:
+    """BatchNorm2d -> BatchNormalization: gamma, beta, moving mean, moving variance.
+
+    y = gamma (x - mean) / sqrt(var + eps) + beta: with frozen statistics the two
+    layers agree exactly when var_keras + eps_keras = var_torch + eps_torch.
+    """
+    return [
+        state[f"{prefix}.weight"],
+        state[f"{prefix}.bias"],
+        state[f"{prefix}.running_mean"],
+        state[f"{prefix}.running_var"] + np.float32(eps_torch - eps_keras),
+    ]
+
+
+# --- One mapping per pair ---------------------------------------------------
+
+# --8<-- [start:cnn]
+def map_cnn(state: dict[str, np.ndarray]) -> list[np.ndarray]:
+    """common/cnn_torch.py -> common/cnn_tf.py: Conv, Conv, Linear after the flatten."""
+    channels = state["3.weight"].shape[0]  # channels of the last conv (64 * width)
+    return [
+        conv_oihw_to_hwio(state["0.weight"]), state["0.bias"],
+        conv_oihw_to_hwio(state["3.weight"]), state["3.bias"],
+        dense_after_flatten(state["7.weight"], channels, height=5, width=5), state["7.bias"],
+    ]
+# --8<-- [end:cnn]
+
+
+def map_custom_layer(state: dict[str, np.ndarray]) -> list[np.ndarray]:
+    """ease_of_use/custom_layer_*: SimpleDense stores (in, units) on both sides, so nothing moves.
+
+    The flatten before it sees one channel, where NCHW and NHWC orders coincide.
+    """
+    return [state["1.weight"], state["1.bias"], state["2.weight"], state["2.bias"]]
+
+
+MOBILENET_BN_EPS = {"torch": 1e-5, "keras": 1e-3}  # nn.BatchNorm2d's default; keras.applications' MobileNetV2
+
+
+def map_mobilenet_v2(state: dict[str, np.ndarray]) -> list[np.ndarray]:
+    """model_zoo_torch.mobilenet_v2_by_hand -> keras.applications.MobileNetV2, walked in order.
+
+    Both list, layer after layer, conv (no bias) then batch norm, and end with
+    the classifier; a conv whose weight has one input channel per group and
+    more than one output is MobileNetV2's depthwise 3x3.
+    """
+    weights: list[np.ndarray] = []
+    for name, value in state.items():
+        if not name.endswith(".weight"):
+            continue
+        prefix = name[: -len(".weight")]
+        if value.ndim == 4:  # a conv, always followed by its batch norm
+            depthwise = value.shape[1] == 1 and value.shape[0] > 1
+            weights.append(depthwise_oihw_to_hwcm(value) if depthwise else conv_oihw_to_hwio(value))
+        elif f"{prefix}.running_mean" in state:
+            weights += _batch_norm(state, prefix, MOBILENET_BN_EPS["torch"], MOBILENET_BN_EPS["keras"])
+        else:  # the classifier
+            weights += [dense_oi_to_io(value), state[f"{prefix}.bias"]]
+    return weights
+
+
+# --- The registry -------------------------------------------------------------
+
+# The guide's optimizer (ease_of_use/mnist_cnn_*.py): Adam, lr 1e-3, betas 0.9/0.999, epsilon 1e-7 on both.
+# A pair may use AdamW instead: the same keys plus "weight_decay" (decoupled, as both frameworks apply it).
+ADAM = {"learning_rate": 1e-3, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7}
+
+@dataclass(frozen=True)
+class Pair:
+    """Two models that must compute the same function once ``map_weights`` has copied the weights."""
+
+    name: str
+    title: str  # what a reader calls it
+    torch_model: str  # "module:function", called with no arguments
+    tf_model: str
+    input_shape: tuple[int, ...]  # the fixed batch, in PyTorch's layout
+    num_classes: int
+    # -> a list in the order of the Keras model's `model.weights`, or a dict keyed by Keras weight
+    # path ("block_0/attention/query/kernel", or any tail of it that names one weight)
+    map_weights: Callable[[dict[str, np.ndarray]], list[np.ndarray] | dict[str, np.ndarray]]
+    to_tf_input: Callable[[np.ndarray], np.ndarray] = nchw_to_nhwc
+    tf_outputs: str = "logits"  # or "probabilities", for a Keras model that ends in softmax
+    frozen_batch_norm: bool = False  # compare in inference mode (no dropout, batch norm on its statistics)
+    settings: dict = field(default_factory=dict)  # module attributes to set before building: {"module": {name: value}}
+    optimizer: dict = field(default_factory=lambda: dict(ADAM))  # ADAM, or ADAMW-like with "weight_decay"
+    batch: Callable[[Pair], tuple[np.ndarray, np.ndarray]] | None = None  # default: images, see fixed_batch
+    note: str = ""  # what the comparison had to fix, for the page
+
+
+PAIRS: dict[str, Pair] = {}
+
+
+def register(pair: Pair) -> Pair:
+    if pair.name in PAIRS:
+        raise ValueError(f"parity pair {pair.name!r} registered twice")
+    PAIRS[pair.name] = pair
+    return pair
+
+
+register(Pair(
+    name="cnn", title="The guide's CNN",
+    torch_model="common.cnn_torch:build_model", tf_model="common.cnn_tf:build_model",
+    input_shape=(8, 1, 28, 28), num_classes=10, map_weights=map_cnn,
+    note="conv kernels OIHW to HWIO; the dense layer's rows permuted from the NCHW to the NHWC flatten order",
+))
+register(Pair(
+    name="custom_layer", title="The custom layer (an MLP of two SimpleDense)",
+    torch_model="ease_of_use.custom_layer_torch:build_mlp", tf_model="ease_of_use.custom_layer_tf:build_mlp",
+    input_shape=(8, 1, 28, 28), num_classes=10, map_weights=map_custom_layer,
+    note="both store the kernel as (in, units): copied as is",
+))
+register(Pair(
+    name="model_zoo", title="MobileNetV2 (model zoo)",
+    torch_model="ecosystem.model_zoo_torch:mobilenet_v2_by_hand", tf_model="ecosystem.model_zoo_tf:build_zoo_model",
+    # An odd size, where Keras' stride-2 "same"/correct_pad padding is symmetric like PyTorch's padding=1;
+    # at 224 Keras pads only the bottom and right, a different function.
+    input_shape=(4, 3, 33, 33), num_classes=1000, map_weights=map_mobilenet_v2,
+    tf_outputs="probabilities", frozen_batch_norm=True,
+    settings={"ecosystem.model_zoo_tf": {"image_size": 33}},
+    note="conv kernels OIHW to HWIO, depthwise ones to (kh, kw, C, 1), the classifier transposed, batch-norm "
+         "statistics with Keras' larger epsilon folded in; at 33x33 (Keras pads evenly only on odd sizes), "
+         "batch norm frozen on statistics of the batch",
+))
+
+
+# --- Inputs, optimizer, comparison -------------------------------------------
+
+SEED = 0
+
+
+def fixed_batch(pair: Pair) -> tuple[np.ndarray, np.ndarray]:
+    """The batch both sides see: standard-normal images (PyTorch layout) and integer targets.
+
+    A pair with its own ``batch`` (token ids and next-token targets, say) gets that instead;
+    targets may have any shape, the loss is the mean cross-entropy over all of them.
+    """
+    if pair.batch is not None:
+        return pair.batch(pair)
+    rng = np.random.default_rng(SEED)
+    X = rng.standard_normal(pair.input_shape).astype(np.float32)
+    y = rng.integers(0, pair.num_classes, size=pair.input_shape[0]).astype(np.int64)
+    return X, y
+
+
+
+
+def torch_epsilon_for_keras(epsilon: float, beta_2: float, step: int = 1) -> float:
+    """PyTorch's eps that makes its Adam step ``step`` equal Keras' Adam with ``epsilon``.
+
+    Keras adds epsilon to sqrt(v) before the bias correction (Kingma and Ba's
+    "epsilon hat"), PyTorch to sqrt(v / (1 - beta_2**t)) after it; the same
+    update needs eps_torch = epsilon / sqrt(1 - beta_2**t).
+    """
+    return epsilon / float(np.sqrt(1.0 - beta_2**step))
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """Passes when max|a - b| <= rtol * max|b| + atol, per tensor (b: the PyTorch value)."""
+
+    rtol: float
+    atol: float
+    why: str
+
+
+FP32_EPS = float(np.finfo(np.float32).eps)  # 1.19e-7
+# Why these tolerances. The two frameworks run the same arithmetic in another order (other conv
+# algorithms, other blockings of the matmuls), and an fp32 sum of K products in another order
+# differs by about sqrt(K) * eps of the summands' scale: K is at most a few thousand here (a
+# 1600-wide dense, 3x3x960 convs), so ~1e-6 of a tensor's largest entry on a CPU. GPU convolution
+# algorithms (Winograd, FFT) round worse, so outputs, loss and gradients get 1e-4 of the tensor's
+# largest entry. A wrong mapping is off by the order of the values themselves, 1e4 times more.
+LOGITS = Tolerance(rtol=1e-4, atol=1e-7, why="fp32 sums in another order (~sqrt(K)·eps), with room for GPU conv algorithms")
+LOSS = Tolerance(rtol=1e-4, atol=1e-7, why="a mean of log-softmaxes of those outputs")
+GRADS = Tolerance(rtol=1e-4, atol=1e-7, why="the backward pass adds its own reordered sums to the forward's")
+# The step is taken from the same (PyTorch's) gradients on both sides, so it is the optimizers'
+# own fp32 arithmetic: an update of at most lr = 1e-3 rounded to ~1e-6 of itself, and the new
+# weight rounded to its ulp (1.2e-7 at 1.0). Passing the same epsilon to both is ~7e-4 off.
+WEIGHTS = Tolerance(rtol=1e-6, atol=1e-7, why="the update's and the weight's own fp32 rounding")
+STAGES = {"outputs": LOGITS, "loss": LOSS, "gradients": GRADS, "weights after one step": WEIGHTS}
+
+
+@dataclass
+class Check:
+    stage: str
+    max_abs_diff: float  # the largest |Keras - PyTorch| over every tensor of the stage
+    worst_ratio: float  # the largest max|diff| / limit over those tensors: passes while <= 1
+    scale: float  # the largest |PyTorch value| over those tensors: what the difference is small against
+    tensors: int = 1
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.worst_ratio <= 1.0)
+
+
+def check(stage: str, ours: np.ndarray, reference: np.ndarray, tolerance: Tolerance) -> Check:
+    """Compare one Keras tensor with its PyTorch reference (already in the same layout)."""
+    ours, reference = np.asarray(ours, np.float64), np.asarray(reference, np.float64)
+    if ours.shape != reference.shape:
+        raise ValueError(f"{stage}: shape {ours.shape} against PyTorch's {reference.shape}")
+    diff = float(np.max(np.abs(ours - reference))) if ours.size else 0.0
+    scale = float(np.max(np.abs(reference))) if reference.size else 0.0
+    return Check(stage, diff, diff / (tolerance.rtol * scale + tolerance.atol), scale)
+
+
+def check_all(stage: str, ours: list[np.ndarray], reference: list[np.ndarray], tolerance: Tolerance) -> Check:
+    """One Check over many tensors (every gradient, every weight), each against its own limit."""
+    if len(ours) != len(reference):
+        raise ValueError(f"{stage}: {len(ours)} tensors against PyTorch's {len(reference)}")
+    checks = [check(stage, a, b, tolerance) for a, b in zip(ours, reference, strict=True)]
+    return Check(stage, max(c.max_abs_diff for c in checks), max(c.worst_ratio for c in checks),
+                 max(c.scale for c in checks), len(checks))

@@ -1,0 +1,89 @@
+"""Charts a reader can read: one hue family per framework, both themes, alt text and a data link from the data."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from engine.bench import fixtures, render, store
+from engine.bench import summarize as S
+
+ROOT = Path(__file__).resolve().parents[1]
+CHARTS = ("headline_step_time", "size_sweep_step_time", "size_sweep_memory", "op_profile")
+
+
+@pytest.fixture(scope="module")
+def out(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("charts")
+    fixtures.write_all(tmp / "results")
+    render.render_all(tmp / "results", tmp / "out")
+    return tmp
+
+
+def _all_modes(framework):
+    execs = render._EXECUTIONS[framework]
+    return [f"{e}{cl}{p}" for e in execs for cl in ("", "-cl") for p in ("", "-bf16")]
+
+
+@pytest.mark.parametrize("theme", render.THEMES)
+def test_one_hue_family_per_framework_and_a_marker_per_tier(theme):
+    colours = {fw: {render.series_style(fw, m, theme)["color"] for m in _all_modes(fw)} for fw in ("torch", "tf")}
+    assert colours["torch"] <= set(render._SHADES[theme]["torch"])
+    assert colours["tf"] <= set(render._SHADES[theme]["tf"])
+    assert not colours["torch"] & colours["tf"]
+
+    def hue(colour):  # PyTorch warm (red channel leads), TensorFlow cool (blue channel leads)
+        r, g, b = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+        return "warm" if r > b else "cool"
+
+    assert {hue(c) for c in colours["torch"]} == {"warm"}
+    assert {hue(c) for c in colours["tf"]} == {"cool"}
+    for fw in ("torch", "tf"):  # the same tier keeps its marker whatever its layout or precision
+        for execution in render._EXECUTIONS[fw]:
+            markers = {render.series_style(fw, m, theme)["marker"] for m in _all_modes(fw) if m.startswith(execution)}
+            assert len(markers) == 1
+        dashes = {render.series_style(fw, m, theme)["linestyle"] for m in ("eager", "eager-cl", "eager-bf16")}
+        assert len(dashes) == 3  # a variant is told apart by its dash
+
+
+def test_same_tier_same_style_on_every_chart_and_theme_shades_differ():
+    assert render.series_style("torch", "eager", "light") != render.series_style("torch", "eager", "dark")
+    assert render.series_style("tf", "function", "dark") == render.series_style("tf", "function", "dark")
+
+
+@pytest.mark.parametrize("stem", CHARTS)
+def test_each_chart_has_a_light_and_a_dark_variant_on_a_transparent_background(out, stem):
+    light = (out / "out" / f"{stem}.svg").read_text()
+    dark = (out / "out" / f"{stem}-dark.svg").read_text()
+    assert light != dark
+    for svg, theme in ((light, "light"), (dark, "dark")):
+        # matplotlib writes the figure's background as the first patch; transparent means no white box
+        first_patch = re.search(r'<g id="patch_1">\s*<path d="[^"]*"\s*style="([^"]*)"', svg)
+        assert first_patch and "fill: #ffffff" not in first_patch.group(1), (stem, theme)
+        assert render._TEXT[theme] in svg  # axes and text in the theme's ink
+
+
+def test_alt_text_and_data_link_come_from_the_data(out):
+    text = (out / "out" / "headline_step_time.md").read_text()
+    images = re.findall(r"!\[([^\]]+)\]\((generated/bench/[^)#]+)#only-(light|dark)\)", text)
+    assert [(src, theme) for _, src, theme in images] == [
+        ("generated/bench/headline_step_time.svg", "light"), ("generated/bench/headline_step_time-dark.svg", "dark")]
+    alt = images[0][0]
+    machine = next(p.name for p in (out / "results").iterdir())
+    rows = S.train_rows(store.load(store.result_path("headline", machine, out / "results")), None)
+    assert rows
+    for row in rows:  # every series and every plotted median is in the words
+        assert row.label in alt
+        assert f"{render._f(row.median_ms, 2)} ms at batch {row.batch_size}" in alt
+    link = re.search(r"\[Data: [^\]]+\]\(([^)#]+)#([^)]+)\)", text)
+    assert link, text
+    page = (ROOT / "docs" / link.group(1)).read_text()
+    assert "{#" + link.group(2) + "}" in page
+
+
+def test_pages_show_charts_only_through_the_generated_fragments():
+    for page in (ROOT / "docs").glob("*.md"):
+        typed = re.findall(r"!\[[^\]]*\]\(generated/bench/[^)]+\.svg", page.read_text())
+        assert not typed, f"{page.name} shows a chart without its generated alt text and data link: {typed}"

@@ -1,0 +1,97 @@
+"""The home page's claims table: one row per ledger claim, verdicts and deciding figures from the results."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from common import tiers
+from engine.bench import fixtures, glance, render, store
+from engine.bench import summarize as S
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _render(tmp_path, slow_compiled=False):
+    results = tmp_path / "results"
+    machine = fixtures.write_all(results)
+    if slow_compiled:  # every compiled mode 3x slower than eager: C03 must flip
+        path = store.result_path("headline", machine, results)
+        data = json.loads(path.read_text())
+        for run in data["runs"]:
+            if tiers.parse(run["mode"]).execution != "eager":
+                run["result"]["samples_ns"] = [s * 3 for s in run["result"]["samples_ns"]]
+        store.save(data, path)
+    render.render_all(results, tmp_path / "out")
+    return results, machine, tmp_path / "out"
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory):
+    return _render(tmp_path_factory.mktemp("glance"))
+
+
+def _rows(text):
+    return {m.group(1): [c.strip() for c in m.group(2).split("|")]
+            for m in re.finditer(r"^\| \[(C\d\d)\]\(claims\.md#c\d\d\) \|(.*)\|$", text, re.M)}
+
+
+def test_one_row_per_ledger_claim_with_its_wording_and_links(rendered):
+    _, _, out = rendered
+    rows = _rows((out / "glance.md").read_text())
+    ledger = glance.ledger(ROOT / "docs" / "claims.md")
+    assert len(ledger) == 20 and list(rows) == [r["id"] for r in ledger]
+    for entry in ledger:
+        claim, badge, _figure, where = rows[entry["id"]]
+        assert claim == entry["claim"] and where == entry["where"]
+        assert re.fullmatch(r'<span class="verdict verdict--[a-z]+">[^<]+</span>', badge)
+
+
+def test_measured_verdicts_are_the_generated_ones(rendered):
+    _, _, out = rendered
+    rows = _rows((out / "glance.md").read_text())
+    for claim in render.MEASURED_CLAIMS:
+        word = glance.verdict_word((out / f"verdict_{claim}.md").read_text())
+        assert word and f">{word}</span>" in rows[claim.upper()][1], claim
+
+
+def test_deciding_figure_is_computed_from_the_results(rendered):
+    results, machine, out = rendered
+    rows = _rows((out / "glance.md").read_text())
+    head = S.train_rows(store.load(store.result_path("headline", machine, results)))
+    a = S.best(head, "torch", batch_size=128, precision="fp32")
+    b = S.best(head, "tf", batch_size=128, precision="fp32")
+    r = S.compare(a, b)
+    assert f"{r.ratio:.2f}× ({r.low:.2f}–{r.high:.2f})" in rows["C07"][2]
+    assert rows["C07"][2].startswith("CPU only:")  # a GPU claim shown from CPU results says so
+    for claim in render.MEASURED_CLAIMS:
+        assert rows[claim.upper()][2] != glance.NONE, claim
+    assert rows["C20"][2] == glance.NONE  # an opinion has no figure
+
+
+def test_badge_follows_the_numbers(tmp_path, rendered):
+    before = _rows((rendered[2] / "glance.md").read_text())["C03"][1]
+    after = _rows((_render(tmp_path, slow_compiled=True)[2] / "glance.md").read_text())["C03"][1]
+    assert "verdict--supported" in before
+    assert "verdict--refuted" in after and ">Not supported<" in after
+
+
+def test_home_page_opens_with_the_table_and_the_headline_chart():
+    text = (ROOT / "docs" / "index.md").read_text()
+    glance_at = text.index('--8<-- "docs/generated/bench/glance.md"')
+    chart_at = text.index('--8<-- "docs/generated/bench/headline_step_time.md"')
+    assert glance_at < chart_at < text.index("## What makes this guide different")
+
+
+def test_measured_summary_opens_with_at_most_five_findings_and_folds_the_rest(rendered):
+    text = (rendered[2] / "summary.md").read_text()
+    before_fold = text.split("??? ")[0]
+    findings = [line for line in before_fold.splitlines() if line.startswith("- ")]
+    assert findings[0].startswith("- Hardware:")
+    assert 3 <= len(findings) - 1 <= 5
+    if "??? " in text:  # whatever is folded is still there, indented inside the collapsible block
+        folded = text.split("??? ")[1]
+        assert all(line.startswith("    - ") for line in folded.splitlines()[2:] if line.strip())

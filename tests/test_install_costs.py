@@ -1,0 +1,73 @@
+"""The ecosystem extras: installed one by one by `make venv`, their cost recorded and rendered."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from engine import install_costs  # noqa: E402
+
+RECORD = {
+    "extras": {
+        "lightning": {"pins": ["pytorch-lightning==2.6.6"], "flags": [], "measured": True, "seconds": 11.3,
+                      "bytes": 26_171_769, "added": {"pytorch-lightning": "2.6.6", "torchmetrics": "1.9.0"}},
+        "tf-serving-api": {"pins": ["tensorflow-serving-api==2.21.0"], "flags": ["--no-deps"], "measured": False,
+                           "reason": "already installed when the venv was recorded"},
+    },
+    "probes": {"tfx": {"pin": "tfx==1.21.0", "returncode": 1, "seconds": 3.4,
+                       "error": "ERROR: No matching distribution found for ml-metadata<1.22.0,>=1.21.0"}},
+}
+
+
+def test_requirements_tag_each_extra_and_keep_them_out_of_the_core_install():
+    for name in ("requirements.txt", "requirements-gpu.txt"):
+        text = (ROOT / name).read_text()
+        groups = install_costs.parse_extras(text)
+        assert set(groups) == {"lightning", "executorch", "tf-serving-api"}, name
+        assert groups["tf-serving-api"].flags == ["--no-deps"]  # its `tensorflow` dependency would sit beside tensorflow-cpu
+        core = "\n".join(install_costs.base_lines(text))
+        assert "torch==2.13.0" in core and "lightning" not in core and "executorch" not in core
+    makefile = (ROOT / "Makefile").read_text()
+    assert "install_costs.py base $(REQUIREMENTS)" in makefile
+    assert "install_costs.py record $(REQUIREMENTS) $(VENV)/install-costs.json" in makefile
+
+
+def test_render_shows_measured_costs_and_the_probe_error_verbatim():
+    page = install_costs.render(RECORD)
+    assert "| lightning | `pytorch-lightning==2.6.6` | 2 | 25.0 MiB | 11.3 s |" in page
+    assert "| tf-serving-api | `tensorflow-serving-api==2.21.0` (--no-deps) | not measured |" in page
+    assert "does not install: `ERROR: No matching distribution found for ml-metadata<1.22.0,>=1.21.0`" in page
+
+
+def test_render_without_a_record_says_so():
+    assert "not measured" in install_costs.render(None).lower()
+
+
+def test_record_refuses_an_extra_that_moves_a_core_pin(tmp_path, monkeypatch):
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("numpy==2.4.6\ndemo==1.0  # extra: demo\n")
+    states = iter([
+        {"numpy": ("2.4.6", 10)},  # before the extra
+        {"numpy": ("1.26.4", 10), "demo": ("1.0", 5)},  # after: it moved numpy
+    ])
+    monkeypatch.setattr(install_costs, "installed", lambda python: next(states))
+    monkeypatch.setattr(install_costs.subprocess, "run", lambda *a, **k: None)
+    monkeypatch.setattr(install_costs, "PROBES", {})
+    with pytest.raises(SystemExit, match="changed numpy"):
+        install_costs.record(requirements, tmp_path / "out.json")
+
+
+def test_this_venv_record_matches_the_pins_when_present():
+    path = Path(sys.prefix) / install_costs.RECORD_NAME
+    if not path.exists():
+        pytest.skip("this venv was not built by make venv")
+    data = json.loads(path.read_text())
+    groups = install_costs.parse_extras((ROOT / "requirements.txt").read_text())
+    for name, extra in groups.items():
+        assert data["extras"][name]["pins"] == extra.pins, name
