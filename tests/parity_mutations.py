@@ -62,7 +62,23 @@ def _mobilenet_names(state):
     return names
 
 
+def transformer_heads_not_split(state):
+    """Query/key/value kernels reshaped without the transpose: (out, in) read as (in, out)."""
+    weights = parity.map_transformer(state, parity._transformer_heads())
+    d = state["tokens.weight"].shape[1]
+    weights[4] = state["blocks.0.query.weight"].reshape(d, -1, weights[4].shape[-1])
+    return weights
+
+
+def resnet_kernel_height_width_swapped(state):
+    """OIHW -> WHIO for every 3x3 kernel: shapes still fit."""
+    return {k: (v.transpose(1, 0, 2, 3) if k.endswith("kernel") and v.ndim == 4 and v.shape[0] == 3 else v)
+            for k, v in parity.map_resnet(state).items()}
+
+
 MUTATIONS = {
+    "transformer": [transformer_heads_not_split],
+    "resnet": [resnet_kernel_height_width_swapped],
     "cnn": [cnn_flatten_order_ignored, cnn_kernel_height_width_swapped],
     "custom_layer": [custom_layer_transposed_like_linear],
     "model_zoo": [model_zoo_batch_norm_epsilon_not_folded, model_zoo_depthwise_as_regular_conv],

@@ -134,6 +134,71 @@ def map_mobilenet_v2(state: dict[str, np.ndarray]) -> list[np.ndarray]:
     return weights
 
 
+def map_transformer(state: dict[str, np.ndarray], heads: int) -> list[np.ndarray]:
+    """common/transformer_torch.py -> common/transformer_tf.py, in the order of the Keras model's weights.
+
+    Each ``nn.Linear`` (out, in) becomes a Dense (in, out); the attention projections become
+    MultiHeadAttention's EinsumDense kernels, (d, heads, head_dim) for query/key/value and
+    (heads, head_dim, d) for the output, head h taking features h*hd:(h+1)*hd on both sides.
+    """
+    d = state["tokens.weight"].shape[1]
+    weights = [state["tokens.weight"], state["positions.weight"]]
+    block = 0
+    while f"blocks.{block}.norm1.weight" in state:
+        p = f"blocks.{block}."
+        weights += [state[p + "norm1.weight"], state[p + "norm1.bias"]]
+        for projection in ("query", "key", "value"):
+            weights += [dense_oi_to_io(state[p + projection + ".weight"]).reshape(d, heads, d // heads),
+                        state[p + projection + ".bias"].reshape(heads, d // heads)]
+        weights += [dense_oi_to_io(state[p + "out.weight"]).reshape(heads, d // heads, d), state[p + "out.bias"]]
+        weights += [state[p + "norm2.weight"], state[p + "norm2.bias"],
+                    dense_oi_to_io(state[p + "fc1.weight"]), state[p + "fc1.bias"],
+                    dense_oi_to_io(state[p + "fc2.weight"]), state[p + "fc2.bias"]]
+        block += 1
+    return weights + [state["norm.weight"], state["norm.bias"], dense_oi_to_io(state["head.weight"])]
+
+
+def _transformer_heads() -> int:
+    from speed import transformer_workload as described  # framework-free, like this module
+
+    return described.SIZES[described.DEFAULT_SIZE].heads
+
+
+def map_resnet(state: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """common/resnet_torch.py -> common/resnet_tf.py, by Keras weight path (its layers are named).
+
+    PyTorch's Sequential numbers the stem conv 0 and its batch norm 1, the eight basic blocks 3-10
+    and the classifier 13; each Keras block ``block{k}`` mirrors module ``k + 3``.
+    """
+    def batch_norm(keras_name: str, prefix: str) -> dict[str, np.ndarray]:
+        gamma, beta, mean, var = _batch_norm(state, prefix, 1e-5, 1e-5)  # both sides use epsilon 1e-5
+        return {f"{keras_name}/gamma": gamma, f"{keras_name}/beta": beta,
+                f"{keras_name}/moving_mean": mean, f"{keras_name}/moving_variance": var}
+
+    mapped = {"stem_conv/kernel": conv_oihw_to_hwio(state["0.weight"]), **batch_norm("stem_bn", "1")}
+    block = 0
+    while f"{block + 3}.conv1.weight" in state:
+        p, k = f"{block + 3}.", f"block{block}"
+        for i in (1, 2):
+            mapped[f"{k}_conv{i}/kernel"] = conv_oihw_to_hwio(state[f"{p}conv{i}.weight"])
+            mapped.update(batch_norm(f"{k}_bn{i}", f"{p}bn{i}"))
+        if f"{p}shortcut.0.weight" in state:
+            mapped[f"{k}_shortcut_conv/kernel"] = conv_oihw_to_hwio(state[f"{p}shortcut.0.weight"])
+            mapped.update(batch_norm(f"{k}_shortcut_bn", f"{p}shortcut.1"))
+        block += 1
+    classifier = f"{block + 3 + 2}"  # after the pooling and the flatten
+    mapped["classifier/kernel"] = dense_oi_to_io(state[f"{classifier}.weight"])
+    mapped["classifier/bias"] = state[f"{classifier}.bias"]
+    return mapped
+
+
+def _token_batch(pair: Pair) -> tuple[np.ndarray, np.ndarray]:
+    """Two windows of the real text the Transformer trains on, and their next-token targets."""
+    from common.text import text_batch  # NumPy only
+
+    return text_batch(pair.input_shape[0], pair.input_shape[1], seed=SEED)
+
+
 # --- The registry -------------------------------------------------------------
 
 # The guide's optimizer (ease_of_use/mnist_cnn_*.py): Adam, lr 1e-3, betas 0.9/0.999, epsilon 1e-7 on both.
@@ -195,6 +260,26 @@ register(Pair(
     note="conv kernels OIHW to HWIO, depthwise ones to (kh, kw, C, 1), the classifier transposed, batch-norm "
          "statistics with Keras' larger epsilon folded in; at 33x33 (Keras pads evenly only on odd sizes), "
          "batch norm frozen on statistics of the batch",
+))
+
+
+register(Pair(
+    name="transformer", title="The Transformer language model (Speed page)",
+    torch_model="speed.transformer_workload_torch:build", tf_model="speed.transformer_workload_tf:build",
+    input_shape=(2, 128), num_classes=4096, map_weights=lambda state: map_transformer(state, _transformer_heads()),
+    to_tf_input=lambda ids: ids, batch=_token_batch,
+    # The workloads' AdamW (without their gradient clipping: one step of unclipped gradients is compared)
+    optimizer={"learning_rate": 3e-4, "beta_1": 0.9, "beta_2": 0.95, "epsilon": 1e-8, "weight_decay": 0.1},
+    note="Linear weights transposed; attention projections split into heads, (d, heads, head_dim) and "
+         "(heads, head_dim, d); embeddings and LayerNorm copied as they are (epsilon 1e-5 set on both sides)",
+))
+register(Pair(
+    name="resnet", title="The ResNet (Speed page)",
+    torch_model="speed.resnet_workload_torch:build", tf_model="speed.resnet_workload_tf:build",
+    input_shape=(4, 3, 32, 32), num_classes=10, map_weights=map_resnet,
+    note="conv kernels OIHW to HWIO by Keras layer name, batch norm gamma/beta/statistics copied (epsilon "
+         "1e-5 on both sides), the classifier transposed; compared in training mode (batch statistics); the "
+         "Keras twin pads its stride-2 convolutions on every side, as PyTorch does",
 ))
 
 

@@ -75,7 +75,8 @@ def compare(npz_path: str | Path, mapping=None) -> dict:
     with tf.GradientTape() as tape:
         outputs = model(X, training=not pair.frozen_batch_norm)
         loss = loss_fn(y, outputs)
-    grads = [g.numpy() for g in tape.gradient(loss, [model.weights[i] for i in trainable])]
+    # An embedding's gradient comes back as IndexedSlices (the rows the batch used): made dense to compare.
+    grads = [tf.convert_to_tensor(g).numpy() for g in tape.gradient(loss, [model.weights[i] for i in trainable])]
 
     def mapped(prefix: str) -> list[np.ndarray]:  # PyTorch tensors under `prefix`, in Keras' layout
         every = keras_order(mapping(_state(data, names, prefix, fill={n: np.zeros_like(v) for n, v in state.items()})))

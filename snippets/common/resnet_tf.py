@@ -24,34 +24,37 @@ def _he():
     return keras.initializers.VarianceScaling(2.0, mode="fan_out", distribution="untruncated_normal")
 
 
-def _conv(x, filters: int, kernel: int, stride: int = 1):
+def _conv(x, filters: int, kernel: int, stride: int = 1, name: str | None = None):
     if kernel == 3 and stride == 2:  # symmetric padding, as PyTorch's padding=1
         x = L.ZeroPadding2D(1)(x)
-        return L.Conv2D(filters, 3, strides=2, padding="valid", use_bias=False, kernel_initializer=_he())(x)
-    return L.Conv2D(filters, kernel, strides=stride, padding="same", use_bias=False, kernel_initializer=_he())(x)
+        return L.Conv2D(filters, 3, strides=2, padding="valid", use_bias=False, kernel_initializer=_he(),
+                        name=name)(x)
+    return L.Conv2D(filters, kernel, strides=stride, padding="same", use_bias=False, kernel_initializer=_he(),
+                    name=name)(x)
 
 
-def _bn(x):
-    return L.BatchNormalization(epsilon=1e-5, momentum=0.9)(x)
+def _bn(x, name: str | None = None):
+    return L.BatchNormalization(epsilon=1e-5, momentum=0.9, name=name)(x)
 
 
-def basic_block(x, cout: int, stride: int):
-    h = L.ReLU()(_bn(_conv(x, cout, 3, stride)))
-    h = _bn(_conv(h, cout, 3))
+def basic_block(x, cout: int, stride: int, name: str):
+    h = L.ReLU()(_bn(_conv(x, cout, 3, stride, f"{name}_conv1"), f"{name}_bn1"))
+    h = _bn(_conv(h, cout, 3, name=f"{name}_conv2"), f"{name}_bn2")
     shortcut = x
     if stride != 1 or x.shape[-1] != cout:
-        shortcut = _bn(_conv(x, cout, 1, stride))
+        shortcut = _bn(_conv(x, cout, 1, stride, f"{name}_shortcut_conv"), f"{name}_shortcut_bn")
     return L.ReLU()(L.Add()([h, shortcut]))
 
 
 def build_model(base: int = 32, classes: int = 10) -> keras.Model:
+    # Layers are named, so a weight's path says which PyTorch module it mirrors (common/parity.py).
     images = keras.Input(shape=(32, 32, 3))  # channels last: TF's native layout
-    x = L.ReLU()(_bn(_conv(images, base, 3)))
+    x = L.ReLU()(_bn(_conv(images, base, 3, name="stem_conv"), "stem_bn"))
     for i, multiple in enumerate(STAGES):
-        x = basic_block(x, base * multiple, stride=1 if i == 0 else 2)
-        x = basic_block(x, base * multiple, stride=1)
+        x = basic_block(x, base * multiple, stride=1 if i == 0 else 2, name=f"block{2 * i}")
+        x = basic_block(x, base * multiple, stride=1, name=f"block{2 * i + 1}")
     x = L.GlobalAveragePooling2D()(x)
-    return keras.Model(images, L.Dense(classes)(x))  # Glorot-uniform, zero bias: Keras' defaults
+    return keras.Model(images, L.Dense(classes, name="classifier")(x))  # Glorot-uniform, zero bias
 # --8<-- [end:model]
 
 

@@ -61,6 +61,8 @@ def configure(threads: int, mode: str = "eager") -> dict:
         "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
         "inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads(),
         "device": DEVICE,
+        # The precision default as the step will see it (printed per table, docs/method.md#precision).
+        "tf32_matmul": tf.config.experimental.tensor_float_32_execution_enabled(),
     }
 
 
@@ -139,6 +141,11 @@ def memory_stats() -> dict:
 def reset_memory_stats() -> None:
     if DEVICE == "cuda":
         tf.config.experimental.reset_memory_stats("GPU:0")
+
+
+def device_of(tensor) -> str:
+    """Where a tensor really lives ("cpu", "cuda"): the device a row reports, checked against its label."""
+    return "cuda" if "GPU" in tensor.device.upper() else "cpu"
 
 
 def to_numpy(logits) -> np.ndarray:

@@ -50,6 +50,10 @@ def configure(threads: int, mode: str = "eager") -> dict:
         "intra_op_threads": torch.get_num_threads(),
         "inter_op_threads": torch.get_num_interop_threads(),
         "device": str(DEVICE),
+        # The precision defaults as the step will see them (printed per table, docs/method.md#precision).
+        "tf32_matmul": torch.backends.cuda.matmul.allow_tf32,
+        "tf32_cudnn": torch.backends.cudnn.allow_tf32,
+        "float32_matmul_precision": torch.get_float32_matmul_precision(),
     }
 # --8<-- [end:setup]
 
@@ -118,6 +122,11 @@ def memory_stats() -> dict:
 def reset_memory_stats() -> None:
     if DEVICE.type == "cuda":
         torch.cuda.reset_peak_memory_stats()
+
+
+def device_of(tensor: torch.Tensor) -> str:
+    """Where a tensor really lives ("cpu", "cuda"): the device a row reports, checked against its label."""
+    return tensor.device.type
 
 
 def to_numpy(logits) -> np.ndarray:

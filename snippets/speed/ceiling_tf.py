@@ -26,6 +26,9 @@ DEVICE = "cuda" if tf.config.list_physical_devices("GPU") else "cpu"
 
 
 def configure(threads: int) -> dict:
+    for gpu in tf.config.list_physical_devices("GPU"):
+        # Before any op: otherwise TF reserves nearly all device memory up front.
+        tf.config.experimental.set_memory_growth(gpu, True)
     try:
         tf.config.threading.set_intra_op_parallelism_threads(threads)
     except RuntimeError:  # only before the runtime starts

@@ -28,6 +28,7 @@ from speed.cnn_workload_tf import (  # noqa: F401  (the harness calls these by n
     build,
     configure,
     count_trainable_params,
+    device_of,
     keras_fit,
     make_batch,
     make_predict,

@@ -27,6 +27,7 @@ from speed.cnn_workload_torch import (  # noqa: F401  (the harness calls these b
     build,
     configure,
     count_trainable_params,
+    device_of,
     make_batch,
     make_predict,
     memory_stats,

@@ -68,7 +68,9 @@ def run_train(spec: dict, work) -> dict:
     if params != spec["expected_params"]:  # the workload's description says what to build
         raise AssertionError(f"{params} trainable parameters, expected {spec['expected_params']}")
     X, y = _call(work.make_batch, spec, spec["batch_size"], size=spec["width"])
-    out_shape = tuple(work.to_numpy(model(X)).shape)
+    out = model(X)
+    device_used = work.device_of(out)  # where the model really ran, checked against the table's label
+    out_shape = tuple(work.to_numpy(out).shape)
     if list(out_shape) != spec["expected_output_shape"]:
         raise AssertionError(f"output shape {out_shape}, expected {tuple(spec['expected_output_shape'])}")
     if tiers.parse(spec["mode"]).execution in getattr(work, "LOOP_MODES", ()):
@@ -87,6 +89,7 @@ def run_train(spec: dict, work) -> dict:
         "params": params,
         "output_shape": list(out_shape),
         "train_step_flops": spec["train_step_flops"],
+        "device_used": device_used,
         "items_per_sample": spec["items_per_sample"],
         "build_ns": build_ns,
         **timed,
@@ -143,7 +146,8 @@ def run_infer(spec: dict, work) -> dict:
     build_ns = time.perf_counter_ns() - t0
     rss_baseline = _rss_bytes()
     start = time.perf_counter_ns()
-    work.to_numpy(predict(X))
+    out = predict(X)
+    work.to_numpy(out)
     first_ns = time.perf_counter_ns() - start
     for _ in range(spec["warmup"] - 1):
         work.to_numpy(predict(X))
@@ -152,6 +156,7 @@ def run_infer(spec: dict, work) -> dict:
         "params": work.count_trainable_params(model),
         "build_ns": build_ns,
         "first_call_ns": first_ns,
+        "device_used": work.device_of(out),
         "samples_ns": samples,
         "rss_baseline_bytes": rss_baseline,
     }

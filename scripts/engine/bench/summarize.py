@@ -23,7 +23,9 @@ def device_mismatches(result: dict | None) -> list[str]:
     label = (result or {}).get("manifest", {}).get("device")
     found = []
     for run in ok_runs(result, include_noise=True):
-        used = str(run["result"].get("settings", {}).get("device", label or "")).split(":")[0]
+        # The device the model's output really lived on, where the run recorded it; else the one it configured.
+        used = str(run["result"].get("device_used") or run["result"].get("settings", {}).get("device", label or ""))
+        used = used.split(":")[0]
         if label and used and used != label:
             found.append(f"{run['framework']} {run['mode']} batch {run['batch_size']} ran on {used}")
     return found

@@ -74,6 +74,9 @@ class Workload(Protocol):
     def sync(self, loss: Any) -> float:
         """Wait for the device and return the loss as a float: a timing boundary."""
 
+    def device_of(self, tensor: Any) -> str:
+        """Where a tensor really lives ("cpu" or "cuda"): what the row reports as its device."""
+
     def to_numpy(self, outputs: Any) -> Any:
         """Outputs as a float32 NumPy array (also a sync)."""
 
@@ -88,7 +91,7 @@ class Workload(Protocol):
 # ``make_fit(model, X, y)`` returning ``fit(n, begin, end)`` (see child._time_framework_loop).
 
 REQUIRED = ("configure", "build", "make_batch", "count_trainable_params", "make_train_step", "make_predict",
-            "sync", "to_numpy", "memory_stats", "reset_memory_stats")
+            "sync", "device_of", "to_numpy", "memory_stats", "reset_memory_stats")
 DESCRIPTION_NAMES = ("TITLE", "DATA", "UNIT", "DEFAULT_SIZE", "size_label", "trainable_params", "forward_flops",
                      "train_step_flops", "output_shape", "items_per_sample")
 
