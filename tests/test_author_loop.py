@@ -54,3 +54,32 @@ def test_unchanged_runs_are_not_read_again(runs, monkeypatch):
     assert len(calls) == 2  # a new event file is read
     tensorboard_curves.refresh("all", log)
     assert len(calls) == 3  # GUIDE_RUN=all redraws regardless
+
+
+def test_a_no_op_build_does_not_render_the_benchmarks_again(tmp_path, monkeypatch):
+    import json
+
+    from engine import bench
+    from engine.bench import fixtures, harness, render
+
+    results = tmp_path / "results"
+    fixtures.write_all(results)
+    for path in results.glob("*/*.json"):  # committed default-profile results: a quick build keeps them
+        path.write_text(json.dumps({**json.loads(path.read_text()), "profile": "default"}))
+    monkeypatch.setenv("GUIDE_RESULTS_DIR", str(results))
+    monkeypatch.delenv("GUIDE_BENCH_PROFILE", raising=False)
+    monkeypatch.setattr(render, "out_dir", lambda: tmp_path / "out")
+    monkeypatch.setattr(harness, "run_case", lambda *a, **k: pytest.fail("a no-op build ran a benchmark"))
+    real, calls = render.render_all, []
+    monkeypatch.setattr(render, "render_all", lambda *a, **k: calls.append(1) or real(*a, **k))
+    log = logging.getLogger("test")
+    bench.refresh_for_build("none", log)
+    bench.refresh_for_build("none", log)
+    assert len(calls) == 1
+    (tmp_path / "out" / "glance.md").unlink()  # a fragment gone: render again
+    bench.refresh_for_build("none", log)
+    assert len(calls) == 2 and (tmp_path / "out" / "glance.md").exists()
+    path = next(results.glob("*/headline.json"))
+    path.write_text(path.read_text().replace('"profile": "default"', '"profile": "default" '))
+    bench.refresh_for_build("none", log)
+    assert len(calls) == 3  # a changed result file renders again

@@ -176,3 +176,24 @@ def test_trainer_codestats_count_the_four_loops():
     assert "`pl.Trainer`" in lightning and "`pl.LightningModule`" in lightning
     assert "`keras.callbacks.TensorBoard`" in rows[3]
     assert all(int(row.split(" | ")[1]) > 5 for row in rows)
+
+
+def test_trainer_tags_are_reused_only_while_the_event_files_are_unchanged(tmp_path, monkeypatch):
+    import logging
+
+    from engine import paths, snippet_runner, trainer_runs
+
+    files_dir = _trainer_files(tmp_path / "runs", [2.0, 1.0, 0.5], [2.25, 1.5, 0.75])
+    monkeypatch.setattr(snippet_runner, "files_dir", files_dir)
+    monkeypatch.setattr(paths, "GENERATED_DIR", tmp_path / "generated")
+    monkeypatch.setattr(paths, "CACHE_DIR", tmp_path / "cache")
+    log = logging.getLogger("test")
+    tags = tmp_path / "generated" / "ecosystem" / "trainer_tags.md"
+    trainer_runs.refresh("stale", log)
+    assert "2.0000 → 0.5000" in tags.read_text()
+    # A new run of the Lightning snippet: different event files, so the table must follow.
+    import shutil
+    shutil.rmtree(tmp_path / "runs" / "trainer_fit_torch")
+    _trainer_files(tmp_path / "runs", [3.0, 0.25], [2.25, 1.5, 0.75])
+    trainer_runs.refresh("stale", log)
+    assert "3.0000 → 0.2500" in tags.read_text()

@@ -21,6 +21,7 @@ After ``snippets/ecosystem/trainer_fit_{torch,tf}.py`` have run, this step
 from __future__ import annotations
 
 import ast
+import hashlib
 import logging
 from pathlib import Path
 
@@ -123,9 +124,23 @@ def read_runs(files_dir) -> dict[str, dict[str, object]]:
 def refresh(mode: str, log: logging.Logger) -> None:
     from engine import atomic, paths
     from engine.snippet_runner import files_dir
+    from engine.tensorboard_curves import find_run_dir
 
     out = paths.GENERATED_DIR / PAGE
-    wrote_tags = atomic.write_if_changed(out / "trainer_tags.md", render_tags(read_runs(files_dir)))
     wrote_stats = atomic.write_if_changed(out / "trainer_codestats.md", render_codestats(paths.SNIPPETS_DIR))
+    # Reading the runs starts a TensorFlow process (seconds); skip it when no event file changed.
+    digest = hashlib.sha256(Path(__file__).read_bytes())
+    for stem, (_, folders) in RUNS.items():
+        for folder in folders:
+            for event_file in sorted(find_run_dir(files_dir(PAGE, stem), folder).rglob("*")):
+                if event_file.is_file():
+                    digest.update(f"{stem}/{folder}/{event_file.name}".encode())
+                    digest.update(event_file.read_bytes())
+    stamp, tags = paths.CACHE_DIR / "trainer_runs.key", out / "trainer_tags.md"
+    if mode != "all" and tags.exists() and stamp.is_file() and stamp.read_text() == digest.hexdigest():
+        log.info(f"trainer_runs: event files unchanged, tags reused; code counts {'written' if wrote_stats else 'unchanged'}")
+        return
+    wrote_tags = atomic.write_if_changed(tags, render_tags(read_runs(files_dir)))
+    atomic.write_if_changed(stamp, digest.hexdigest())
     log.info(f"trainer_runs: tags {'written' if wrote_tags else 'unchanged'}, "
              f"code counts {'written' if wrote_stats else 'unchanged'}")

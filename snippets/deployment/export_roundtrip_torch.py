@@ -17,6 +17,12 @@ eager model's logits. The doctest runs the round trip with few repeats:
 True
 >>> all(row.size_bytes > 34_826 * 4 for row in rows)  # every artifact holds the fp32 weights
 True
+>>> folder = Path(tempfile.mkdtemp())
+>>> _ = round_trip(model, X, folder, repeats=1)
+>>> check_request({"images": X[:3]}, folder / "cnn.onnx")
+[]
+>>> check_request({"images": X[:3, :, :14]}, folder / "cnn.onnx")  # a wrong shape
+["input 'images': shape (3, 1, 14, 28) does not fit the model's ['batch', 1, 28, 28]"]
 """
 
 from __future__ import annotations
@@ -197,6 +203,28 @@ def round_trip(model: nn.Module, X: np.ndarray, folder: Path, repeats: int = 50)
     return rows, notes
 
 
+# --8<-- [start:serving]
+def check_request(inputs: dict[str, np.ndarray], onnx_path: Path) -> list[str]:
+    """What a server loading this ONNX file would reject: unknown or missing inputs, dtype, shape."""
+    import onnxruntime as ort
+
+    declared = {i.name: i for i in ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"]).get_inputs()}
+    problems = [f"input {name!r} is not in the model" for name in inputs if name not in declared]
+    for name, spec in declared.items():
+        if name not in inputs:
+            problems.append(f"input {name!r} is missing")
+            continue
+        array = inputs[name]
+        if spec.type != "tensor(float)" or array.dtype != np.float32:
+            problems.append(f"input {name!r}: dtype {array.dtype}, the model wants {spec.type}")
+        fits = len(spec.shape) == array.ndim and all(
+            isinstance(want, str) or want == got for want, got in zip(spec.shape, array.shape, strict=True))  # str: a free dim
+        if not fits:
+            problems.append(f"input {name!r}: shape {array.shape} does not fit the model's {spec.shape}")
+    return problems
+# --8<-- [end:serving]
+
+
 def eager_latency_ms(model: nn.Module, X: np.ndarray, repeats: int = 50) -> float:
     one_image = torch.from_numpy(X[:1]).to(device)
     with torch.no_grad():
@@ -215,3 +243,9 @@ if __name__ == "__main__":
     print("\n".join(notes))
     print(f"parity on {len(X)} real test images; load = median of 3 loads; latency = median of {repeats} calls")
     print_table(rows, eager_latency_ms(model, X, repeats), repeats, name_width=22)
+    problems = check_request({"images": X[:8]}, output_dir() / "artifacts" / "cnn.onnx")
+    print("\nA request of 8 images checked against the ONNX model's declared inputs: "
+          + ("accepted" if not problems else "; ".join(problems)))
+    print("PyTorch has no maintained first-party server (TorchServe is archived); an ONNX file like this one "
+          "is what general-purpose model servers load")
+    assert not problems, problems

@@ -74,5 +74,56 @@ def refresh_for_build(mode: str, log: logging.Logger) -> None:
         log.info(f"guide: benchmarks: profile {profile} (GUIDE_BENCH_PROFILE) ran {len(ran)} case(s)"
                  + "".join(f"; kept {len(names)} stored {p}-profile result(s)" for p, names in sorted(kept.items())))
     store.require_results()  # an empty or missing store by mistake must not blank every fragment
+    key = render_key()
+    stamp = render_stamp()
+    if not ran and mode != "all" and _stamp_matches(stamp, key):
+        log.info("guide: benchmark render skipped: results, render code and ledger unchanged")
+        return
     changed = render.render_all()
+    from engine import atomic
+
+    names = sorted(p.name for p in render.out_dir().iterdir() if p.is_file() and p != stamp)
+    atomic.write_if_changed(stamp, "\n".join([key, *names]) + "\n")
     log.info(f"guide: benchmark render wrote {len(changed)} changed file(s)")
+
+
+def render_stamp():
+    """Kept beside the fragments it vouches for (a dot file: MkDocs does not publish it)."""
+    from engine.bench import render
+
+    return render.out_dir() / ".render-key"
+
+
+def render_key() -> str:
+    """A hash of everything ``render_all`` reads: result files, the code that renders them, the ledger,
+    the machine (it picks the primary result set) and each case's code hash (it marks stale results)."""
+    import hashlib
+    from pathlib import Path
+
+    import matplotlib
+
+    from engine import environment, paths
+    from engine.bench import store
+    from engine.bench.cases import CASES
+
+    digest = hashlib.sha256()
+    here = Path(__file__).resolve().parent
+    sources = sorted(here.glob("*.py")) + [paths.HELPERS_DIR / "tiers.py", paths.DOCS_DIR / "claims.md"]
+    for path in sources + sorted(Path(store.results_root()).rglob("*.json")):
+        digest.update(str(path).encode())
+        digest.update(path.read_bytes())
+    digest.update(matplotlib.__version__.encode())
+    digest.update(environment.machine_id().encode())
+    for name, case in sorted(CASES.items()):
+        digest.update(f"{name}:{store.case_code_hash(case)}".encode())
+    return digest.hexdigest()
+
+
+def _stamp_matches(stamp, key: str) -> bool:
+    """The stamp names this key and every file the last render wrote is still there."""
+    from engine.bench import render
+
+    if not stamp.is_file():
+        return False
+    first, *names = stamp.read_text().splitlines()
+    return first == key and bool(names) and all((render.out_dir() / name).is_file() for name in names)
