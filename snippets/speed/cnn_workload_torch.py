@@ -36,9 +36,20 @@ from torch import nn
 from common import tiers
 from common.cnn_torch import build_model
 from common.data import synthetic_batch
-from common.runtime_torch import (DEVICE, MODES, configure, count_trainable_params, device_of,  # noqa: F401
-                                  make_predict, memory_stats, reset_memory_stats, sync, to_numpy)
+from common.runtime_torch import (  # noqa: F401
+    DEVICE,
+    MODES,
+    configure,
+    count_trainable_params,
+    device_of,
+    make_predict,
+    memory_stats,
+    reset_memory_stats,
+    sync,
+    to_numpy,
+)
 from common.runtime_torch import make_train_step as runtime_train_step
+
 # --8<-- [end:setup]
 
 

@@ -22,8 +22,8 @@ import tensorflow as tf
 from common.data import load_digits_28
 from speed.cnn_workload_tf import (  # noqa: F401  (the harness calls these by name)
     DEVICE,
-    LOSS,
     LOOP_MODES,
+    LOSS,
     MODES,
     build,
     configure,
@@ -32,8 +32,8 @@ from speed.cnn_workload_tf import (  # noqa: F401  (the harness calls these by n
     keras_fit,
     make_batch,
     make_predict,
-    optimizer,
     memory_stats,
+    optimizer,
     reset_memory_stats,
     sync,
     to_numpy,

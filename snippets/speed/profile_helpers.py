@@ -25,7 +25,6 @@ from pathlib import Path
 
 from common import tiers
 
-
 with_mode = tiers.call  # pass the mode to workload functions that take one (layout, precision)
 
 

@@ -29,9 +29,21 @@ import tensorflow as tf
 from common import tiers  # noqa: F401  (the profiler reads modes through it)
 from common.data import load_digits_28
 from common.resnet_tf import build_model
-from common.runtime_tf import (DEVICE, LOOP_MODES, MODES, configure, count_trainable_params,  # noqa: F401
-                               device_of, keras_fit, make_predict, memory_stats, reset_memory_stats, set_policy, sync,
-                               to_numpy)
+from common.runtime_tf import (  # noqa: F401
+    DEVICE,
+    LOOP_MODES,
+    MODES,
+    configure,
+    count_trainable_params,
+    device_of,
+    keras_fit,
+    make_predict,
+    memory_stats,
+    reset_memory_stats,
+    set_policy,
+    sync,
+    to_numpy,
+)
 from common.runtime_tf import make_train_step as runtime_train_step
 from speed.resnet_workload import DEFAULT_SIZE, base_channels, trainable_params  # noqa: F401
 

@@ -31,8 +31,18 @@ from torch import nn
 from common import tiers
 from common.data import load_digits_28
 from common.resnet_torch import build_model
-from common.runtime_torch import (DEVICE, MODES, configure, count_trainable_params, device_of,  # noqa: F401
-                                  make_predict, memory_stats, reset_memory_stats, sync, to_numpy)
+from common.runtime_torch import (  # noqa: F401
+    DEVICE,
+    MODES,
+    configure,
+    count_trainable_params,
+    device_of,
+    make_predict,
+    memory_stats,
+    reset_memory_stats,
+    sync,
+    to_numpy,
+)
 from common.runtime_torch import make_train_step as runtime_train_step
 from speed.resnet_workload import DEFAULT_SIZE, base_channels, trainable_params  # noqa: F401
 
