@@ -107,7 +107,7 @@ def test_timed_processes_get_the_allocator_setting_unless_a_variant_removes_it(t
 
 def test_variants_of_a_configuration_run_back_to_back_in_alternating_order():
     jobs = harness.plan(CASES["allocator"], "default")
-    assert len(jobs) == 5 * len(CASES["allocator"].configs("default")) * 2
+    assert len(jobs) == CASES["allocator"].processes("default") * len(CASES["allocator"].configs("default")) * 2
     for first, second in zip(jobs[::2], jobs[1::2], strict=True):
         assert first.config == second.config and first.repeat == second.repeat
         assert {first.variant, second.variant} == {"glibc-defaults", "harness-setting"}
@@ -125,19 +125,26 @@ def test_child_env_overrides_set_and_remove(monkeypatch):
 
 
 def test_plan_runs_nine_short_processes_per_configuration_spread_over_rounds():
-    """docs/method.md#noise: at least nine processes per headline configuration, one per round."""
+    """docs/method.md#noise: nine processes per CNN configuration at batch 128, four at 512, one per round."""
+    from collections import Counter
+
     from engine import environment
 
     bf16 = environment.capabilities("cpu", flags=frozenset({"amx_bf16"}))
     case = CASES["headline"]
     jobs = harness.plan(case, "default", capabilities=bf16)
     configs = case.configs("default", bf16)
-    assert case.processes("default") >= 9 and len(jobs) == case.processes("default") * len(configs)
-    for r in range(case.processes("default")):
-        round_jobs = jobs[r * len(configs):(r + 1) * len(configs)]
-        assert {j.repeat for j in round_jobs} == {r} and len({j.config for j in round_jobs}) == len(configs)
-    assert [j.config for j in jobs[len(configs):2 * len(configs)]] == [j.config for j in jobs[:len(configs)]][::-1]
+    per_config = Counter(j.config for j in jobs)
+    assert {per_config[c] for c in configs if c[2] == 128} == {9}
+    assert {per_config[c] for c in configs if c[2] == 512} == {4}
+    for r in range(9):
+        round_jobs = [j for j in jobs if j.repeat == r]
+        expected = [c for c in configs if r < (9 if c[2] == 128 else 4)]
+        assert sorted(j.config for j in round_jobs) == sorted(expected)  # each configuration once per round
+    first, second = ([j.config for j in jobs if j.repeat == r] for r in (0, 1))
+    assert second == first[::-1]  # odd rounds run in reverse order
     assert [j.config[0] for j in jobs[:4]] == ["torch", "tf", "torch", "tf"]  # frameworks interleaved
+    assert len(harness.plan(case, "default", repeats=2, capabilities=bf16)) == 2 * len(configs)  # --repeats overrides
 
 
 def test_plan_leaves_out_what_the_device_cannot_run():
