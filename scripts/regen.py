@@ -338,7 +338,7 @@ def _crosscheck(batch_size, rounds) -> None:
         for round_ in range(rounds):
             config = (framework, mode, batch_size, 1)
             spec = job_spec(case, config, "default", environment.usable_cores())
-            record = run_job(Job(case, config, round_, False, spec), device, 600)
+            record = run_job(Job(case, config, round_, spec), device, 600)
             if not record["ok"]:
                 raise click.ClickException(f"harness run failed: {record['reason']}")
             ours.append(stats.median(record["result"]["samples_ns"]) / 1e6)
