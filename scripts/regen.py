@@ -409,6 +409,23 @@ def doctor(facts_file, save) -> None:
     sys.exit(status)
 
 
+@cli.command()
+@click.argument("page")
+@click.argument("name")
+def new(page, name) -> None:
+    """Start an example pair: snippets/PAGE/NAME_{torch,tf}.py, a section on docs/PAGE.md, its nav entry."""
+    from engine import scaffold
+
+    try:
+        planned = scaffold.plan(page, name)
+    except scaffold.ScaffoldError as error:
+        raise InputError(str(error)) from None
+    scaffold.write(planned)
+    for path in planned.files:
+        click.echo(f"{'created' if path in planned.created else 'updated'} {path.relative_to(scaffold.paths.ROOT)}")
+    click.echo("next: edit the pair, then `make site` runs and shows it; `make test` checks pairing and includes")
+
+
 def main() -> None:
     try:
         cli()
