@@ -29,7 +29,8 @@ def _copy_of_the_repository(target: Path, with_build_outputs: bool = False) -> P
 
 
 def _env(repo: Path) -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(repo / "snippets"), str(repo / "scripts")])}
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(repo / "snippets"), str(repo / "scripts")]),
+            "PYTHONDONTWRITEBYTECODE": "1"}
 
 
 def _new(repo: Path, *args: str) -> subprocess.CompletedProcess:
@@ -38,7 +39,8 @@ def _new(repo: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 def _tree(repo: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(repo)): p.read_bytes() for p in sorted(repo.rglob("*")) if p.is_file()}
+    return {str(p.relative_to(repo)): p.read_bytes() for p in sorted(repo.rglob("*"))
+            if p.is_file() and "__pycache__" not in p.parts}
 
 
 @pytest.mark.parametrize("page,name,why", [
