@@ -338,7 +338,7 @@ def _crosscheck(batch_size, rounds) -> None:
         for round_ in range(rounds):
             config = (framework, mode, batch_size, 1)
             spec = job_spec(case, config, "default", environment.usable_cores())
-            record = run_job(Job(case, config, round_, False, spec), device, 600)
+            record = run_job(Job(case, config, round_, spec), device, 600)
             if not record["ok"]:
                 raise click.ClickException(f"harness run failed: {record['reason']}")
             ours.append(stats.median(record["result"]["samples_ns"]) / 1e6)
@@ -407,6 +407,23 @@ def doctor(facts_file, save) -> None:
     text, status = doctor_mod.report(doctor_mod.diagnose(facts))
     click.echo(text)
     sys.exit(status)
+
+
+@cli.command()
+@click.argument("page")
+@click.argument("name")
+def new(page, name) -> None:
+    """Start an example pair: snippets/PAGE/NAME_{torch,tf}.py, a section on docs/PAGE.md, its nav entry."""
+    from engine import scaffold
+
+    try:
+        planned = scaffold.plan(page, name)
+    except scaffold.ScaffoldError as error:
+        raise InputError(str(error)) from None
+    scaffold.write(planned)
+    for path in planned.files:
+        click.echo(f"{'created' if path in planned.created else 'updated'} {path.relative_to(scaffold.paths.ROOT)}")
+    click.echo("next: edit the pair, then `make site` runs and shows it; `make test` checks pairing and includes")
 
 
 def main() -> None:

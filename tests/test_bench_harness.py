@@ -76,7 +76,7 @@ def test_failed_rerun_keeps_the_last_good_result(tmp_path, monkeypatch):
     assert good["status"] == "ok"
     monkeypatch.setattr(harness, "run_job", lambda job, device, timeout_s: {
         "framework": "torch", "mode": "eager", "batch_size": 4, "width": 1, "repeat": 0,
-        "noise_check": False, "ok": False, "reason": "killed by signal 9"})
+        "ok": False, "reason": "killed by signal 9"})
     failed = harness.run_case(case, "quick", "cpu", root=tmp_path)
     assert failed["status"] == "failed" and "signal 9" in failed["failure"]["reason"]
     assert failed["runs"] == good["runs"]

@@ -61,10 +61,11 @@ def test_resnet_batches_are_the_same_images_in_each_layout():
     np.testing.assert_array_equal(yt.numpy(), np.asarray(yf))
 
 
+# One of each kind of loop (the harness's and Keras'), each precision and layout; every timed run of a
+# regen asserts the same for every tier, so the tests keep to the few that cover the child's paths.
 @pytest.mark.parametrize("name,fw,mode", [
     ("transformer_workload", "torch", "eager-bf16"), ("transformer_workload", "tf", "fit"),
-    ("transformer_workload", "tf", "xla"), ("resnet_workload", "torch", "eager-cl-bf16"),
-    ("resnet_workload", "tf", "function-bf16"), ("resnet_workload", "tf", "fit"),
+    ("resnet_workload", "torch", "eager-cl"), ("resnet_workload", "tf", "function-bf16"),
 ])
 def test_the_child_times_each_tier_and_the_loss_falls(name, fw, mode):
     """The timed child, end to end in this process, with the spec the harness would write."""

@@ -165,7 +165,7 @@ def _fake_runs(monkeypatch):
     def fake_run_job(job, device, timeout_s):
         fw, mode, batch, width = job.config
         return {"framework": fw, "mode": mode, "batch_size": batch, "width": width, "repeat": job.repeat,
-                "noise_check": job.noise_check, "ok": True, "wall_s": 0.1,
+                "ok": True, "wall_s": 0.1,
                 "result": {"samples_ns": [1000, 1100, 1200]}}
 
     monkeypatch.setattr(harness, "run_job", fake_run_job)

@@ -32,9 +32,9 @@ def centre_ms(fw: str, mode: str) -> float:
 _DEFAULT_MALLOC_SLOWDOWN = {("torch", "eager"): 1.5}
 
 
-def _run(fw, mode, batch, width, repeat, rng, kind, noise=False, slowdown=1.0, described=None) -> dict:
+def _run(fw, mode, batch, width, repeat, rng, kind, slowdown=1.0, described=None) -> dict:
     run = {"framework": fw, "mode": mode, "batch_size": batch, "width": width, "repeat": repeat,
-           "noise_check": noise, "ok": True, "wall_s": 1.0, "peak_rss_bytes": int((300 + 50 * width**2) * 2**20)}
+           "ok": True, "wall_s": 1.0, "peak_rss_bytes": int((300 + 50 * width**2) * 2**20)}
     centre = centre_ms(fw, mode) * max(batch, 1) / 32 * width * slowdown
     samples = [int(x * 1e6) for x in rng.normal(centre, centre * 0.02, size=30).clip(centre * 0.5)]
     if kind == "train":

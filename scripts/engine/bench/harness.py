@@ -37,16 +37,14 @@ class Job:
     case: Case
     config: tuple[str, str, int, int]
     repeat: int
-    noise_check: bool
     spec: dict
     variant: str | None = None  # one of case.variants, or None for a case without variants
 
     @property
     def label(self) -> str:
         fw, mode, batch, width = self.config
-        tag = " (noise check)" if self.noise_check else ""
         variant = f" [{self.variant}]" if self.variant else ""
-        return f"{self.case.name}: {fw} {mode} b{batch} w{width}{variant} #{self.repeat + 1}{tag}"
+        return f"{self.case.name}: {fw} {mode} b{batch} w{width}{variant} #{self.repeat + 1}"
 
     @property
     def env_overrides(self) -> dict[str, str | None] | None:
@@ -75,7 +73,7 @@ def plan(case: Case, profile: str, repeats: int | None = None, frameworks: tuple
         if r % 2:
             variants.reverse()
         ordered = [c for c in (configs[::-1] if r % 2 else configs) if r < count[c]]
-        jobs += [Job(case, c, r, False, cases_mod.job_spec(case, c, profile, threads, capabilities), v)
+        jobs += [Job(case, c, r, cases_mod.job_spec(case, c, profile, threads, capabilities), v)
                  for c in ordered for v in variants]
     return jobs
 
@@ -113,7 +111,7 @@ def run_job(job: Job, device: str, timeout_s: float) -> dict:
     """Run one job in a fresh process; return its run record (never raises on child failure)."""
     fw, mode, batch, width = job.config
     record = {"framework": fw, "mode": mode, "batch_size": batch, "width": width,
-              "repeat": job.repeat, "noise_check": job.noise_check, "ok": False}
+              "repeat": job.repeat, "ok": False}
     if job.variant:
         record["variant"] = job.variant
     quiet_wait_s = envinput.quiet_wait_s() if QUIET_WAIT_S is None else QUIET_WAIT_S

@@ -12,17 +12,19 @@ def _key(run: dict) -> tuple:
     return (run["framework"], run["mode"], run["batch_size"], run["width"])
 
 
-def ok_runs(result: dict | None, include_noise: bool = False) -> list[dict]:
+def ok_runs(result: dict | None) -> list[dict]:
+    """The runs that measured something. Files written before the repeat check (docs/method.md#noise-repeat)
+    may still hold runs marked ``noise_check``, a second measurement the tables never used: left out."""
     if not result:
         return []
-    return [r for r in result["runs"] if r.get("ok") and (include_noise or not r.get("noise_check"))]
+    return [r for r in result["runs"] if r.get("ok") and not r.get("noise_check")]
 
 
 def device_mismatches(result: dict | None) -> list[str]:
     """Runs whose child reported a device other than the one the result (and its table) is labelled with."""
     label = (result or {}).get("manifest", {}).get("device")
     found = []
-    for run in ok_runs(result, include_noise=True):
+    for run in ok_runs(result):
         # The device the model's output really lived on, where the run recorded it; else the one it configured.
         used = str(run["result"].get("device_used") or run["result"].get("settings", {}).get("device", label or ""))
         used = used.split(":")[0]

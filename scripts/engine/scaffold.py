@@ -1,0 +1,139 @@
+"""``regen.py new PAGE NAME``: the files a contributor starts an example pair from.
+
+It writes ``snippets/<page>/<name>_torch.py`` and ``<name>_tf.py`` (docstrings,
+a doctest that asserts something, the same named section in both, a
+``__main__`` block whose output the page shows), adds a section with the
+linked tabs and the output includes to ``docs/<page>.md`` (creating the page
+and its nav entry when it is new), and nothing else. Every check runs before
+anything is written, so a bad name leaves the repository as it was.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine import paths
+from engine.snippets import FRAMEWORK_SUFFIXES
+
+IDENTIFIER = re.compile(r"[a-z][a-z0-9_]*\Z")
+# Names that would shadow a framework or a shared package when the snippets folder is on sys.path.
+RESERVED = {"torch", "tf", "tensorflow", "keras", "common", "engine", "numpy", "test", "tests"}
+# Folders under snippets/ that are not pages of examples.
+NOT_PAGES = {"common", "notebooks"}
+NAV_ANCHOR = "  - Contributing: contributing.md"
+
+
+class ScaffoldError(ValueError):
+    """A name the scaffold refuses, with the reason in one line."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    files: dict[Path, str]  # path -> full new text (new files and the edited page / mkdocs.yml)
+    created: list[Path]
+
+
+def _check_name(kind: str, value: str) -> None:
+    if not IDENTIFIER.match(value):
+        raise ScaffoldError(f"{kind} {value!r} must be a lower-case Python identifier (letters, digits, "
+                            "underscores), a folder directly under snippets/")
+    if value in RESERVED:
+        raise ScaffoldError(f"{kind} {value!r} would shadow the package of that name on the snippets path")
+
+
+def _title(name: str) -> str:
+    return name.replace("_", " ").capitalize()
+
+
+def _snippet(page: str, name: str, framework: str) -> str:
+    other = "tf" if framework == "torch" else "torch"
+    label, twin = {"torch": ("PyTorch", "TensorFlow"), "tf": ("TensorFlow", "PyTorch")}[framework]
+    body = {
+        "torch": ("import torch\n\n\ndef run() -> torch.Tensor:\n"
+                  "    \"\"\"Replace with the example: what the page shows, as small as it can be.\"\"\"\n"
+                  "    torch.manual_seed(0)\n    return torch.ones(2, 3) * 2\n"),
+        "tf": ("import tensorflow as tf\n\n\ndef run() -> tf.Tensor:\n"
+               "    \"\"\"Replace with the example: what the page shows, as small as it can be.\"\"\"\n"
+               "    tf.random.set_seed(0)\n    return tf.ones((2, 3)) * 2\n"),
+    }[framework]
+    to_list = ".tolist()" if framework == "torch" else ".numpy().tolist()"
+    return f'''"""{_title(name)}, {label} side (snippets/{page}/{name}_{framework}.py).
+
+Say in one line what this example shows. The {twin} twin is ``{name}_{other}.py``:
+the same section names, the same work, each in its framework's own idiom.
+
+>>> [list(row) for row in run(){to_list}]  # a doctest that asserts what the example computes
+[[2.0, 2.0, 2.0], [2.0, 2.0, 2.0]]
+"""
+
+from __future__ import annotations
+
+# --8<-- [start:example]
+{body}# --8<-- [end:example]
+
+
+if __name__ == "__main__":
+    print("result:", run(){to_list})  # the page shows what this prints at build
+'''
+
+
+def _tabs(page: str, name: str) -> str:
+    blocks = []
+    for framework, label in (("torch", "PyTorch"), ("tf", "TensorFlow")):
+        blocks.append(f'''=== "{label}"
+
+    ```python
+    --8<-- "snippets/{page}/{name}_{framework}.py:example"
+    ```
+
+    ```text title="Output of this build's run"
+    --8<-- "docs/generated/output/{page}/{name}_{framework}.txt"
+    ```
+''')
+    return "\n".join(blocks)
+
+
+def doc_path(page: str, root: Path) -> Path:
+    """docs/<page>.md, with the hyphens the site's file names use (ease_of_use -> ease-of-use.md)."""
+    return root / "docs" / f"{page.replace('_', '-')}.md"
+
+
+def plan(page: str, name: str, root: Path | None = None) -> Plan:
+    """What ``new`` would write; raises ScaffoldError, with nothing written, for a bad page or name."""
+    root = root or paths.ROOT
+    _check_name("page", page)
+    _check_name("name", name)
+    if page in NOT_PAGES:
+        raise ScaffoldError(f"page {page!r}: snippets/{page}/ holds shared code, not a page's examples")
+    if any(name.endswith(suffix) for suffix in FRAMEWORK_SUFFIXES):
+        raise ScaffoldError(f"name {name!r}: leave out the framework suffix, the scaffold adds _torch and _tf")
+    snippets = root / "snippets"
+    for framework in ("torch", "tf"):
+        basename = f"{name}_{framework}.py"
+        clash = sorted(str(p.relative_to(root)) for p in snippets.rglob(basename))
+        if clash:
+            raise ScaffoldError(f"name {name!r}: {clash[0]} already exists (snippet basenames are unique, "
+                                "their outputs and module names would collide)")
+    files: dict[Path, str] = {}
+    for framework in ("torch", "tf"):
+        files[snippets / page / f"{name}_{framework}.py"] = _snippet(page, name, framework)
+    doc = doc_path(page, root)
+    section = f"## {_title(name)}\n\nSay what the two versions show and where they differ.\n\n{_tabs(page, name)}"
+    if doc.exists():
+        files[doc] = doc.read_text(encoding="utf-8").rstrip("\n") + "\n\n" + section
+    else:
+        files[doc] = f"# {_title(page)}\n\nWhat this page is about, in two sentences.\n\n{section}"
+        mkdocs = root / "mkdocs.yml"
+        text = mkdocs.read_text(encoding="utf-8")
+        if NAV_ANCHOR not in text:
+            raise ScaffoldError(f"mkdocs.yml has no {NAV_ANCHOR.strip()!r} nav line to put the new page before")
+        files[mkdocs] = text.replace(NAV_ANCHOR, f"  - {_title(page)}: {doc.name}\n{NAV_ANCHOR}", 1)
+    return Plan(files, [p for p in files if not p.exists()])
+
+
+def write(scaffold: Plan) -> None:
+    for path, text in scaffold.files.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
