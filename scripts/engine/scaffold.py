@@ -103,10 +103,10 @@ def doc_path(page: str, root: Path) -> Path:
 def plan(page: str, name: str, root: Path | None = None) -> Plan:
     """What ``new`` would write; raises ScaffoldError, with nothing written, for a bad page or name."""
     root = root or paths.ROOT
-    _check_name("page", page)
-    _check_name("name", name)
     if page in NOT_PAGES:
         raise ScaffoldError(f"page {page!r}: snippets/{page}/ holds shared code, not a page's examples")
+    _check_name("page", page)
+    _check_name("name", name)
     if any(name.endswith(suffix) for suffix in FRAMEWORK_SUFFIXES):
         raise ScaffoldError(f"name {name!r}: leave out the framework suffix, the scaffold adds _torch and _tf")
     snippets = root / "snippets"
