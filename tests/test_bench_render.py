@@ -255,3 +255,17 @@ def test_a_table_whose_rows_ran_on_another_device_is_refused(tmp_path):
     store.save(data, path)
     render.render_all(results, tmp_path / "out")
     assert "| Mode |" in (tmp_path / "out" / "headline.md").read_text()
+
+
+def test_the_workloads_table_has_one_row_per_model_from_its_description(rendered):
+    from engine.bench import workload
+
+    text = (rendered / "a" / "workloads.md").read_text()
+    rows = [line for line in text.splitlines() if line.startswith("| ") and not line.startswith("| Model")]
+    assert len(rows) == 3  # the CNN (timed by several cases), the Transformer, the ResNet
+    for name, batch in (("cnn_workload", 128), ("transformer_workload", 8), ("resnet_workload", 32)):
+        described = workload.describe(name)
+        size = described.DEFAULT_SIZE
+        [row] = [r for r in rows if described.TITLE in r]
+        assert f"| {described.trainable_params(size):,} | {batch} |" in row
+        assert f"{described.train_step_flops(batch, size) / 1e9:.2f}" in row
