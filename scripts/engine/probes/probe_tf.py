@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import os
 
-import _common
+if __package__:  # imported as engine.probes.* (the test suite collects its doctests)
+    from engine.probes import _common
+else:  # run as a script by the engine: its own folder is on sys.path
+    import _common
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ["TF_FORCE_GPU_ALLOW_GROWTH"] = "true"

@@ -7,7 +7,10 @@ lazily) shows up among the loaded libraries.
 
 from __future__ import annotations
 
-import _common
+if __package__:  # imported as engine.probes.* (the test suite collects its doctests)
+    from engine.probes import _common
+else:  # run as a script by the engine: its own folder is on sys.path
+    import _common
 
 
 def probe() -> dict:
