@@ -25,7 +25,7 @@ in batch-norm epsilon into the moving variance).
 >>> check("logits", np.float32([1.0, 2.0]), np.float32([1.0, 2.0 + 1e-7]), LOGITS).passed
 True
 >>> sorted(PAIRS)
-['cnn', 'custom_layer', 'model_zoo']
+['cnn', 'custom_layer', 'model_zoo', 'resnet', 'transformer']
 """
 
 from __future__ import annotations
