@@ -14,13 +14,15 @@ from engine.bench import fixtures, render, store, summarize
 CLAIMS = ("c02", "c03", "c07", "c08", "c09", "c16", "c19")
 
 
-@pytest.fixture
-def rendered(tmp_path):
-    results = tmp_path / "results"
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory):
+    # Module scope: a render takes seconds (charts in two themes), and these tests only read it.
+    root = tmp_path_factory.mktemp("rendered")
+    results = root / "results"
     fixtures.write_all(results)
-    render.render_all(results, tmp_path / "a")
-    render.render_all(results, tmp_path / "b")
-    return tmp_path
+    render.render_all(results, root / "a")
+    render.render_all(results, root / "b")
+    return root
 
 
 def test_same_results_render_byte_identical(rendered):

@@ -128,39 +128,58 @@ def test_the_build_reads_the_runs_in_a_child_and_never_imports_tensorflow(runs, 
 
 # --- The library training loops (engine.trainer_runs) -------------------------
 
-def _trainer_files(tmp_path: Path, lightning_losses, keras_losses) -> object:
-    """Event files laid out as the two trainer snippets write them, with chosen losses."""
+def _write_trainer_files(layouts: dict[Path, tuple[list, list]]) -> None:
+    """Event files laid out as the two trainer snippets write them, with chosen losses.
+
+    All layouts are written by one child process: importing TensorFlow and torch
+    costs seconds, and the tests need several layouts.
+    """
     code = textwrap.dedent(f"""
         import tensorflow as tf
         from torch.utils.tensorboard import SummaryWriter
-        root = {str(tmp_path)!r}
-        writer = SummaryWriter(log_dir=root + "/trainer_fit_torch/files/runs/lightning/version_0")
-        for step, value in enumerate({list(lightning_losses)!r}):
-            writer.add_scalar("train/loss", value, global_step=step)
-        writer.close()
-        for folder in ("train", "validation"):
-            tf_writer = tf.summary.create_file_writer(root + "/trainer_fit_tf/files/runs/keras/" + folder)
-            with tf_writer.as_default():
-                for step, value in enumerate({list(keras_losses)!r}):
-                    tf.summary.scalar("batch_loss" if folder == "train" else "epoch_loss", value, step=step)
-            tf_writer.close()
+        layouts = {[(str(root), list(a), list(b)) for root, (a, b) in layouts.items()]!r}
+        for root, lightning_losses, keras_losses in layouts:
+            writer = SummaryWriter(log_dir=root + "/trainer_fit_torch/files/runs/lightning/version_0")
+            for step, value in enumerate(lightning_losses):
+                writer.add_scalar("train/loss", value, global_step=step)
+            writer.close()
+            for folder in ("train", "validation"):
+                tf_writer = tf.summary.create_file_writer(root + "/trainer_fit_tf/files/runs/keras/" + folder)
+                with tf_writer.as_default():
+                    for step, value in enumerate(keras_losses):
+                        tf.summary.scalar("batch_loss" if folder == "train" else "epoch_loss", value, step=step)
+                tf_writer.close()
     """)
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
     done = subprocess.run([sys.executable, "-c", code], env=env, timeout=240, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
-    return lambda page, stem: tmp_path / stem / "files"
 
 
-def test_trainer_runs_read_back_and_require_a_falling_loss(tmp_path):
+def _files_dir(root: Path):
+    """A stand-in for ``snippet_runner.files_dir`` over one written layout."""
+    return lambda page, stem: root / stem / "files"
+
+
+@pytest.fixture(scope="module")
+def trainer_layouts(tmp_path_factory) -> dict[str, Path]:
+    base = tmp_path_factory.mktemp("trainer")
+    losses = {
+        "good": ([2.0, 1.0, 0.5], [2.25, 1.5, 0.75]),
+        "rising": ([0.5, 1.0, 2.0], [2.25, 1.5, 0.75]),
+        "rerun": ([3.0, 0.25], [2.25, 1.5, 0.75]),  # a new run of the Lightning snippet
+    }
+    _write_trainer_files({base / name: pair for name, pair in losses.items()})
+    return {name: base / name for name in losses}
+
+
+def test_trainer_runs_read_back_and_require_a_falling_loss(trainer_layouts):
     from engine import trainer_runs
 
-    files_dir = _trainer_files(tmp_path / "good", [2.0, 1.0, 0.5], [2.25, 1.5, 0.75])
-    table = trainer_runs.render_tags(trainer_runs.read_runs(files_dir))
+    table = trainer_runs.render_tags(trainer_runs.read_runs(_files_dir(trainer_layouts["good"])))
     assert "| Lightning `Trainer.fit` | `runs/lightning/version_0/` | `train/loss` | scalar (simple_value) | 3 | 2.0000 → 0.5000 |" in table
     assert "`batch_loss` | tensor, scalars plugin | 3 | 2.2500 → 0.7500 |" in table
-    rising = _trainer_files(tmp_path / "bad", [0.5, 1.0, 2.0], [2.25, 1.5, 0.75])
     with pytest.raises(ValueError, match="did not fall"):
-        trainer_runs.read_runs(rising)
+        trainer_runs.read_runs(_files_dir(trainer_layouts["rising"]))
 
 
 def test_trainer_codestats_count_the_four_loops():
@@ -178,13 +197,15 @@ def test_trainer_codestats_count_the_four_loops():
     assert all(int(row.split(" | ")[1]) > 5 for row in rows)
 
 
-def test_trainer_tags_are_reused_only_while_the_event_files_are_unchanged(tmp_path, monkeypatch):
+def test_trainer_tags_are_reused_only_while_the_event_files_are_unchanged(trainer_layouts, tmp_path, monkeypatch):
     import logging
+    import shutil
 
     from engine import paths, snippet_runner, trainer_runs
 
-    files_dir = _trainer_files(tmp_path / "runs", [2.0, 1.0, 0.5], [2.25, 1.5, 0.75])
-    monkeypatch.setattr(snippet_runner, "files_dir", files_dir)
+    runs = tmp_path / "runs"
+    shutil.copytree(trainer_layouts["good"], runs)
+    monkeypatch.setattr(snippet_runner, "files_dir", _files_dir(runs))
     monkeypatch.setattr(paths, "GENERATED_DIR", tmp_path / "generated")
     monkeypatch.setattr(paths, "CACHE_DIR", tmp_path / "cache")
     log = logging.getLogger("test")
@@ -192,8 +213,7 @@ def test_trainer_tags_are_reused_only_while_the_event_files_are_unchanged(tmp_pa
     trainer_runs.refresh("stale", log)
     assert "2.0000 → 0.5000" in tags.read_text()
     # A new run of the Lightning snippet: different event files, so the table must follow.
-    import shutil
-    shutil.rmtree(tmp_path / "runs" / "trainer_fit_torch")
-    _trainer_files(tmp_path / "runs", [3.0, 0.25], [2.25, 1.5, 0.75])
+    shutil.rmtree(runs / "trainer_fit_torch")
+    shutil.copytree(trainer_layouts["rerun"] / "trainer_fit_torch", runs / "trainer_fit_torch")
     trainer_runs.refresh("stale", log)
     assert "3.0000 → 0.2500" in tags.read_text()
