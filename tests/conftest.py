@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,21 +34,72 @@ class Build:
     seconds: float
 
 
+def _start_build(site_dir: Path, **env_overrides: str) -> tuple[subprocess.Popen, float]:
+    env = {**os.environ, **env_overrides}
+    # The log goes to a file, not a pipe: nobody reads a pipe while the build runs in the background.
+    with open(_log_path(site_dir), "w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site_dir)],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, text=True,
+        )
+    return process, time.perf_counter()
+
+
+def _log_path(site_dir: Path) -> Path:
+    return site_dir.with_name(site_dir.name + ".log")
+
+
+def _finish_build(site_dir: Path, process: subprocess.Popen, started: float) -> Build:
+    process.wait()
+    seconds = time.perf_counter() - started
+    log = _log_path(site_dir).read_text()
+    if process.returncode != 0:
+        pytest.fail(f"mkdocs build --strict failed (exit {process.returncode}):\n{log[-6000:]}")
+    return Build(site_dir=site_dir, log=log, seconds=seconds)
+
+
 def build_site(site_dir: Path, **env_overrides: str) -> Build:
     """Run the README's strict build into ``site_dir``; fail the test with its log if it fails."""
-    env = {**os.environ, **env_overrides}
-    started = time.perf_counter()
-    result = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site_dir)],
-        cwd=ROOT, env=env, capture_output=True, text=True,
-    )
-    seconds = time.perf_counter() - started
-    log = result.stdout + result.stderr
-    if result.returncode != 0:
-        pytest.fail(f"mkdocs build --strict failed (exit {result.returncode}):\n{log[-6000:]}")
-    return Build(site_dir=site_dir, log=log, seconds=seconds)
+    return _finish_build(site_dir, *_start_build(site_dir, **env_overrides))
+
+
+# --- The session's build, started in the background --------------------------
+# On a fresh clone the strict build runs every example (minutes), mostly in
+# single-threaded framework imports. It starts as soon as collection ends, the
+# tests that need the built site run last, and every other test runs meanwhile.
+# A test that reads what the build writes (docs/generated, .cache, the site)
+# must ask for `built_site`, which waits for it.
+_SESSION_BUILD: dict = {}
+
+
+def _needs_build(item: pytest.Item) -> bool:
+    return "built_site" in getattr(item, "fixturenames", ())
+
+
+def pytest_collection_modifyitems(session, config, items):
+    # A stable sort: the built-site tests keep their order, after all the others.
+    items.sort(key=_needs_build)
+
+
+def pytest_collection_finish(session):
+    if any(_needs_build(item) for item in session.items) and not session.config.option.collectonly:
+        site_dir = Path(tempfile.mkdtemp(prefix="guide-test-")) / "site"
+        _SESSION_BUILD["site_dir"] = site_dir
+        _SESSION_BUILD["running"] = _start_build(site_dir)
+
+
+def pytest_sessionfinish(session):
+    running = _SESSION_BUILD.pop("running", None)
+    if running and running[0].poll() is None:  # the session ended early (-x, Ctrl-C): no orphan build
+        running[0].terminate()
+        running[0].wait()
+    if "site_dir" in _SESSION_BUILD:
+        shutil.rmtree(_SESSION_BUILD.pop("site_dir").parent, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
 def built_site(tmp_path_factory) -> Build:
-    return build_site(tmp_path_factory.mktemp("site"))
+    running = _SESSION_BUILD.pop("running", None)
+    if running is None:  # collected without the hook's help (e.g. -p no:...): build now
+        return build_site(tmp_path_factory.mktemp("site"))
+    return _finish_build(_SESSION_BUILD["site_dir"], *running)
