@@ -15,13 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine import paths
+from engine.pages import NOT_PAGES
 from engine.snippets import FRAMEWORK_SUFFIXES
 
 IDENTIFIER = re.compile(r"[a-z][a-z0-9_]*\Z")
 # Names that would shadow a framework or a shared package when the snippets folder is on sys.path.
 RESERVED = {"torch", "tf", "tensorflow", "keras", "common", "engine", "numpy", "test", "tests"}
-# Folders under snippets/ that are not pages of examples.
-NOT_PAGES = {"common", "notebooks"}
 NAV_ANCHOR = "  - Contributing: contributing.md"
 
 

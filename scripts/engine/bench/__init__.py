@@ -95,20 +95,21 @@ def render_stamp():
 
 
 def render_key() -> str:
-    """A hash of everything ``render_all`` reads: result files, the code that renders them, the ledger,
+    """A hash of everything ``render_all`` reads: result files, the code that renders them, the ledger, the cases,
     the machine (it picks the primary result set) and each case's code hash (it marks stale results)."""
     import hashlib
     from pathlib import Path
 
     import matplotlib
 
-    from engine import environment, paths
+    from engine import environment, pages, paths
     from engine.bench import store
     from engine.bench.cases import CASES
 
     digest = hashlib.sha256()
     here = Path(__file__).resolve().parent
-    sources = sorted(here.glob("*.py")) + [paths.HELPERS_DIR / "tiers.py", paths.DOCS_DIR / "claims.md"]
+    sources = (sorted(here.glob("*.py")) + [paths.HELPERS_DIR / "tiers.py", paths.DOCS_DIR / "claims.md"]
+               + pages.case_files())  # the cases' titles and claims
     for path in sources + sorted(Path(store.results_root()).rglob("*.json")):
         digest.update(str(path).encode())
         digest.update(path.read_bytes())
