@@ -35,12 +35,13 @@ log = logging.getLogger("mkdocs.plugins.guide")
 def build_steps() -> list:
     """The steps, each called as step(mode, log). Order matters: later steps read what earlier ones produced."""
     _engine_importable()
-    from engine import bench, build_info, codestats, install_costs, notebooks, pages, parity, snippet_runner
+    from engine import bench, build_info, claims, codestats, install_costs, notebooks, pages, parity, snippet_runner
 
     return [
         snippet_runner.refresh,
         codestats.refresh,
         build_info.refresh,
+        claims.refresh,  # the ledger table, from the claims table
         *pages.build_steps(),  # each page's own, reading what its snippets wrote
         install_costs.refresh,  # renders what make venv recorded about the extras
         notebooks.refresh,

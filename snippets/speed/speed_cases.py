@@ -1,6 +1,7 @@
 """The Speed page's benchmark cases (the engine finds them here: ``engine.pages``).
 
-Each case times a workload pair of this folder. Processes per configuration in
+Each case times a workload pair of this folder; the claims it tests are the
+ones whose ``cases`` name it in the claims table (``claims.toml``). Processes per configuration in
 the default profile: nine per CNN configuration at batch 128
 (docs/method.md#noise), four (the fewest that can decide) for batch 512, the
 Transformer and the ResNet, fewer for trend points and side cases, each of
@@ -45,7 +46,6 @@ CASES.append(Case(
     name="ceiling",
     kind="ceiling",
     title="Machine ceiling: matmul and convolution throughput, copy bandwidth",
-    claims=("C08", "C19"),
     workload="ceiling",
     model=None,
     grid={p: [("torch", "-", 0, 0), ("tf", "-", 0, 0)] for p in PROFILES},
@@ -58,7 +58,6 @@ CASES.append(Case(
     name="headline",
     kind="train",
     title="MNIST CNN training step: every tier of both frameworks, batch 128 and 512",
-    claims=("C03", "C07", "C08", "C16", "C19"),
     workload="cnn_workload",
     grid={
         "quick": grid(BEST_MODES, (128, 512), (1,))
@@ -80,7 +79,6 @@ CASES.append(Case(
     name="allocator",
     kind="train",
     title="Memory allocator: glibc's defaults vs the harness's setting",
-    claims=("C07",),
     workload="cnn_workload",
     grid={
         # Quick: only the mode the setting was found to matter for; the default profile adds TF.
@@ -108,7 +106,6 @@ CASES.append(Case(
     name="transformer",
     kind="train",
     title="Transformer language model training step: each framework's tiers, real text",
-    claims=("C07", "C08", "C19"),
     workload="transformer_workload",
     grid={
         "quick": [("torch", "eager", 8, 2), ("tf", "function", 8, 2)],
@@ -126,7 +123,6 @@ CASES.append(Case(
     name="resnet",
     kind="train",
     title="ResNet (CIFAR-shaped) training step: each framework's tiers, channels_last for PyTorch",
-    claims=("C07", "C08", "C19"),
     workload="resnet_workload",
     grid={
         "quick": [("torch", "eager-cl", 32, 2), ("tf", "function", 32, 2)],
@@ -146,7 +142,6 @@ CASES.append(Case(
     name="size_sweep",
     kind="train",
     title="Model-size sweep: Transformer memory and step time, eager vs compiled",
-    claims=("C02", "C09", "C16"),
     workload="transformer_workload",
     grid={
         "quick": grid([("torch", "eager"), ("tf", "function")], (8,), (1, 2)),
@@ -162,7 +157,6 @@ CASES.append(Case(
     name="inference",
     kind="infer",
     title="Inference latency at batch 1",
-    claims=("C07",),
     workload="cnn_workload",
     grid={
         "quick": [("torch", "eager", 1, 1), ("tf", "function", 1, 1)],
@@ -179,7 +173,6 @@ CASES.append(Case(
     name="input_pipeline",
     kind="train",
     title="Training step fed by each framework's input pipeline (DataLoader vs tf.data)",
-    claims=("C07",),
     workload="input_pipeline",
     model="cnn_workload",
     grid={
@@ -196,7 +189,6 @@ CASES.append(Case(
     name="time_to_accuracy",
     kind="accuracy",
     title="Time to accuracy on real digits",
-    claims=("C07",),
     workload="time_to_accuracy",
     model=None,
     grid={
@@ -218,7 +210,6 @@ CASES.append(Case(
     name="op_profile",
     kind="profile",
     title="Op-level profile of one training step, each framework's own profiler",
-    claims=("C07", "C08"),
     workload="op_profile",
     model="cnn_workload",
     grid={
@@ -235,7 +226,6 @@ CASES.append(Case(
     name="dispatch",
     kind="probe",
     title="Kernel dispatch: the library and instruction set behind each framework's matmul and convolution",
-    claims=("C08",),
     workload="op_profile",
     model=None,
     grid={p: [("torch", "-", 0, 0), ("tf", "-", 0, 0)] for p in PROFILES},

@@ -79,7 +79,6 @@ class Case:
     name: str
     kind: str  # train | infer | accuracy | ceiling | profile | probe
     title: str
-    claims: tuple[str, ...]
     workload: str  # module stem in snippets/<page>/ without the _torch/_tf suffix
     # profile -> list of (framework, mode, batch_size, width)
     grid: dict[str, list[tuple[str, str, int, int]]]
@@ -102,6 +101,13 @@ class Case:
     # The page folder the case and its workload live in; set by discovery (engine.pages) to the
     # folder whose <page>_cases.py declares it.
     page: str = ""
+
+    @property
+    def claims(self) -> tuple[str, ...]:
+        """The claims it tests: those whose row in the claims table (claims.toml) names this case."""
+        from engine import claims
+
+        return claims.claims_tested_by(self.name)
 
     def module(self, framework: str) -> str:
         return f"{self.page}.{self.workload}_{framework}"
