@@ -35,7 +35,17 @@ log = logging.getLogger("mkdocs.plugins.guide")
 def build_steps() -> list:
     """The steps, each called as step(mode, log). Order matters: later steps read what earlier ones produced."""
     _engine_importable()
-    from engine import bench, build_info, claims, codestats, install_costs, notebooks, pages, parity, snippet_runner
+    from engine import (
+        bench,
+        build_info,
+        claims,
+        codestats,
+        install_costs,
+        notebooks,
+        pages,
+        parity,
+        snippet_runner,
+    )
 
     return [
         snippet_runner.refresh,
@@ -101,6 +111,21 @@ def on_pre_build(config, **kwargs) -> None:
     # start-up chatter out of the build log.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     run_steps(check_environment().run)
+
+
+def on_files(files, config, **kwargs):
+    """A page that lives in its folder (``snippets/<page>/page.md``, engine.pages) joins the site's pages."""
+    from mkdocs.structure.files import File
+
+    _engine_importable()
+    from engine import pages
+
+    for name, path in pages.folder_pages():
+        if files.get_file_from_path(name) is not None:
+            raise PluginError(f"{path.relative_to(pages.paths.ROOT)} and docs/{name} are both the page {name}: "
+                              "keep one")
+        files.append(File.generated(config, name, abs_src_path=str(path)))
+    return files
 
 
 def on_page_markdown(markdown: str, page, config, files, **kwargs) -> str:

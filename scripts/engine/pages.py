@@ -3,6 +3,10 @@
 A page folder is the unit a contributor copies. Besides its pairs it may hold,
 found here by name so that nothing in the engine names a page:
 
+* ``page.md``: the page itself, which the site serves as ``<page>.md`` (with
+  hyphens: ``first_steps`` gives ``first-steps.md``) as if it were in ``docs/``;
+  the nav line names that. The guide's older pages live in ``docs/``;
+
 * ``<page>_cases.py``: the page's benchmark cases, a list ``CASES`` of
   ``engine.bench.cases.Case`` (their workloads live in the same folder);
 * ``<page>_build.py``: what the page adds to the build: ``BUILD_STEPS``, a list
@@ -33,7 +37,7 @@ from engine import paths
 
 # Folders under snippets/ that hold shared code, not a page's examples.
 NOT_PAGES = {"common", "notebooks"}
-CASES_FILE, BUILD_FILE = "{page}_cases.py", "{page}_build.py"
+CASES_FILE, BUILD_FILE, PAGE_FILE = "{page}_cases.py", "{page}_build.py", "page.md"
 
 
 def page_folders(root: Path | None = None) -> list[Path]:
@@ -41,6 +45,16 @@ def page_folders(root: Path | None = None) -> list[Path]:
     root = root or paths.SNIPPETS_DIR
     return sorted(p for p in root.iterdir()
                   if p.is_dir() and p.name not in NOT_PAGES and not p.name.startswith((".", "_")))
+
+
+def site_name(page: str) -> str:
+    """The page's file name on the site, as in the nav: ``ease_of_use`` gives ``ease-of-use.md``."""
+    return f"{page.replace('_', '-')}.md"
+
+
+def folder_pages(root: Path | None = None) -> list[tuple[str, Path]]:
+    """``(site name, path)`` of every page that lives in its folder (``snippets/<page>/page.md``)."""
+    return [(site_name(page.name), page / PAGE_FILE) for page in page_folders(root) if (page / PAGE_FILE).is_file()]
 
 
 def _modules(pattern: str) -> list[str]:

@@ -122,9 +122,9 @@ def read_runs(files_dir) -> dict[str, dict[str, object]]:
 
 
 def refresh(mode: str, log: logging.Logger) -> None:
+    from ecosystem.tensorboard_curves import find_run_dir
     from engine import atomic, paths
     from engine.snippet_runner import files_dir
-    from ecosystem.tensorboard_curves import find_run_dir
 
     out = paths.GENERATED_DIR / PAGE
     wrote_stats = atomic.write_if_changed(out / "trainer_codestats.md", render_codestats(paths.SNIPPETS_DIR))
