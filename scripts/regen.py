@@ -412,12 +412,15 @@ def doctor(facts_file, save) -> None:
 @cli.command()
 @click.argument("page")
 @click.argument("name")
-def new(page, name) -> None:
-    """Start an example pair: snippets/PAGE/NAME_{torch,tf}.py, a section on docs/PAGE.md, its nav entry."""
+@click.option("--bench", is_flag=True, help="make the pair a benchmark workload, with its description and a case "
+              "NAME in snippets/PAGE/PAGE_cases.py; the page section includes the case's table")
+def new(page, name, bench) -> None:
+    """Start an example pair: snippets/PAGE/NAME_{torch,tf}.py, a section on its page (a new one in
+    snippets/PAGE/page.md, with its nav entry)."""
     from engine import scaffold
 
     try:
-        planned = scaffold.plan(page, name)
+        planned = scaffold.plan(page, name, bench=bench)
     except scaffold.ScaffoldError as error:
         raise InputError(str(error)) from None
     scaffold.write(planned)

@@ -6,7 +6,8 @@ import logging
 
 import pytest
 
-from engine import paths, tensorboard_curves
+from ecosystem import tensorboard_curves
+from engine import paths
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ def _counted(model, X, y, train: bool) -> int:
 
 
 def _model_and_batch(name: str, size: int, batch: int):
-    described = workload.describe(name)
+    described = workload.describe(name, "speed")
     if name == "cnn_workload":
         from common.cnn_torch import build_model
 
@@ -73,4 +73,4 @@ def test_a_description_missing_a_name_is_refused(monkeypatch):
     module = importlib.import_module("speed.cnn_workload")
     monkeypatch.delattr(module, "train_step_flops")
     with pytest.raises(TypeError, match="missing train_step_flops"):
-        workload.describe("cnn_workload")
+        workload.describe("cnn_workload", "speed")

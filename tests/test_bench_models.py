@@ -40,7 +40,7 @@ def test_a_workload_missing_a_function_is_named():
 
 @pytest.mark.parametrize("name,size", [("transformer_workload", 1), ("resnet_workload", 1), ("resnet_workload", 2)])
 def test_both_twins_build_the_described_parameter_count(name, size):
-    described = workload.describe(name)
+    described = workload.describe(name, "speed")
     counts = {fw: w.count_trainable_params(w.build(size)) for fw, w in _pair(name).items()}
     assert counts["torch"] == counts["tf"] == described.trainable_params(size)
 
@@ -74,7 +74,7 @@ def test_the_child_times_each_tier_and_the_loss_falls(name, fw, mode):
     work = importlib.import_module(case.module(fw))
     tiers.call(work.configure, mode, 1)
     result = child.run_train(spec, work)
-    assert result["params"] == workload.describe(name).trainable_params(1)
+    assert result["params"] == workload.describe(name, "speed").trainable_params(1)
     assert result["output_shape"] == spec["expected_output_shape"]
     assert len(result["samples_ns"]) == 3 and result["loss_last"] < result["loss_first"]
     tiers.call(work.configure, "eager", 1)  # leave Keras' global policy at fp32 for the other tests
@@ -90,7 +90,7 @@ def test_the_child_refuses_a_model_of_another_size():
 
 def test_job_specs_carry_the_description_not_the_cnn():
     spec = job_spec(CASES["transformer"], ("torch", "eager", 8, 2), "default", 2)
-    described = workload.describe("transformer_workload")
+    described = workload.describe("transformer_workload", "speed")
     assert spec["expected_params"] == described.trainable_params(2) > 5_000_000
     assert spec["expected_output_shape"] == [8, 128, 4096] and spec["items_per_sample"] == 128
     assert spec["options"] == {"data": "text"}

@@ -266,7 +266,7 @@ def test_the_workloads_table_has_one_row_per_model_from_its_description(rendered
     rows = [line for line in text.splitlines() if line.startswith("| ") and not line.startswith("| Model")]
     assert len(rows) == 3  # the CNN (timed by several cases), the Transformer, the ResNet
     for name, batch in (("cnn_workload", 128), ("transformer_workload", 8), ("resnet_workload", 32)):
-        described = workload.describe(name)
+        described = workload.describe(name, "speed")
         size = described.DEFAULT_SIZE
         [row] = [r for r in rows if described.TITLE in r]
         assert f"| {described.trainable_params(size):,} | {batch} |" in row

@@ -20,7 +20,7 @@ def workloads():
 @pytest.mark.parametrize("width", [1, 2, 4])
 def test_parameter_counts_are_equal_and_match_the_formula(workloads, width):
     counts = {fw: w.count_trainable_params(w.build(width)) for fw, w in workloads.items()}
-    assert counts["torch"] == counts["tf"] == workload.describe("cnn_workload").trainable_params(width)
+    assert counts["torch"] == counts["tf"] == workload.describe("cnn_workload", "speed").trainable_params(width)
 
 
 def test_output_shapes_match(workloads):

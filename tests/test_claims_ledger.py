@@ -1,10 +1,11 @@
-"""Checks on the claims ledger and the prose pages that cite it.
+"""Checks on the claims table, the ledger it feeds and the prose pages that cite it.
 
-The ledger (docs/claims.md) must carry every claim ID from the shared claims
-list, each with an anchor and a link to the page that tests it; every link
-from the prose pages to another docs page must point at a file that exists;
-the prose pages may include only generated fragments that the build writes,
-and may not state measured figures by hand.
+The claims table (claims.toml, read through engine.claims) must carry every
+claim ID, each with an anchor on the ledger (docs/claims.md) and a link to the
+page that tests it, where that anchor exists too; every link from the prose
+pages to another docs page must point at a file that exists; the prose pages
+may include only generated fragments that the build writes, and may not state
+measured figures by hand.
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ from pathlib import Path
 
 import pytest
 
+from engine import claims
+from engine.bench.cases import CASES
+
 REPO = Path(__file__).resolve().parents[1]
 DOCS = REPO / "docs"
-CLAIMS_SOURCE = Path("/work/shared/CLAIMS.md")
 LEDGER = DOCS / "claims.md"
 
 # The prose pages this test guards.
@@ -32,32 +35,9 @@ PROSE_PAGES = [
     "claims.md",
 ]
 
-# Which page tests which claim (the site's layout; see docs/claims.md).
-EXPECTED_HOME = {
-    "C01": {"graphs.md"},
-    "C02": {"speed.md"},
-    "C03": {"speed.md", "graphs.md"},
-    "C04": {"ease-of-use.md"},
-    "C05": {"debugging.md"},
-    "C06": {"ecosystem.md"},
-    "C07": {"speed.md"},
-    "C08": {"speed.md"},
-    "C09": {"speed.md"},
-    "C10": {"scalability.md"},
-    "C11": {"deployment.md"},
-    "C12": {"ecosystem.md"},
-    "C13": {"deployment.md", "scalability.md"},
-    "C14": {"ease-of-use.md"},
-    "C15": {"ecosystem.md"},
-    "C16": {"speed.md", "scalability.md"},
-    "C17": {"origins.md"},
-    "C18": {"community.md"},
-    "C19": {"speed.md"},
-    "C20": {"future.md"},
-}
-
-# Claims whose verdict the build measures: each needs its generated fragment.
-MEASURED = ["C02", "C03", "C07", "C08", "C09", "C16", "C19"]
+# Claims whose verdict the build measures (the claims table's, those with cases): each needs its
+# generated fragment.
+MEASURED = [cid.upper() for cid in claims.measured_ids()]
 
 # Generated fragments other parts of the build write. pymdownx.snippets runs
 # with check_paths, so an include outside this list would fail the build.
@@ -67,17 +47,13 @@ ALLOWED_FRAGMENTS = {
     "docs/generated/bench/headline_step_time.md",  # the headline chart with its alt text and data link
     "docs/generated/codestats/ease_of_use.md",
     "docs/generated/build_info.md",
+    "docs/generated/claims/ledger.md",  # the ledger table, from the claims table
     *(f"docs/generated/bench/verdict_{cid.lower()}.md" for cid in MEASURED),
 }
 
 LINK_RE = re.compile(r"\]\(([^)\s]+)\)")
 INCLUDE_RE = re.compile(r'^\s*--8<--\s+"([^"]+)"\s*$', re.MULTILINE)
 ANCHOR_RE = re.compile(r"\{[^}]*#([A-Za-z0-9_-]+)[^}]*\}")
-
-
-def claim_ids_from_source(text: str) -> list[str]:
-    """IDs in the first column of the shared claims table, in order."""
-    return re.findall(r"^\|\s*(C\d{2})\s*\|", text, flags=re.MULTILINE)
 
 
 def ledger_rows(text: str) -> dict[str, str]:
@@ -136,13 +112,7 @@ def strip_non_prose(text: str) -> str:
 
 @pytest.fixture(scope="module")
 def source_ids() -> list[str]:
-    if not CLAIMS_SOURCE.is_file():
-        pytest.skip(
-            f"{CLAIMS_SOURCE} is missing: the shared claims list is not on this machine"
-        )
-    ids = claim_ids_from_source(CLAIMS_SOURCE.read_text(encoding="utf-8"))
-    assert ids, f"no claim IDs parsed from {CLAIMS_SOURCE}"
-    return ids
+    return [claim.id for claim in claims.load()]
 
 
 @pytest.fixture(scope="module")
@@ -160,7 +130,6 @@ def test_parsers_on_sample():
         "[ext](https://example.org/a.md) [local](graphs.md#c01) [self](#c03)\n"
         '--8<-- "docs/generated/build_info.md"\n'
     )
-    assert claim_ids_from_source(sample) == ["C01", "C02"]
     assert list(ledger_rows(sample)) == ["C03"]
     assert {"c03", "top"} <= anchors_in(sample)
     assert doc_links(sample) == [("speed.md", "c03"), ("graphs.md", "c01")]
@@ -172,47 +141,62 @@ def test_parsers_on_sample():
     assert page_anchors("## This build {#this-build}\n") == {"this-build"}
 
 
-def test_source_has_twenty_claims(source_ids):
+def test_the_table_has_the_twenty_claims(source_ids):
     assert source_ids == [f"C{i:02d}" for i in range(1, 21)]
 
 
+def test_the_ledger_includes_the_table_generated_from_the_claims_table(ledger_text):
+    assert "docs/generated/claims/ledger.md" in INCLUDE_RE.findall(ledger_text)
+    assert list(ledger_rows(claims.ledger_md())) == [claim.id for claim in claims.load()]
+
+
 def test_every_claim_has_row_anchor_and_page_link(source_ids, ledger_text):
-    rows = ledger_rows(ledger_text)
+    rows = ledger_rows(claims.ledger_md())
     anchors = anchors_in(ledger_text)
     for cid in source_ids:
         assert cid in rows, f"{cid} has no row in the ledger table"
         assert cid.lower() in anchors, (
             f"{cid} has no {{#{cid.lower()}}} anchor in docs/claims.md"
         )
-        pages = {page for page, _ in doc_links(rows[cid])}
-        assert pages, f"{cid}'s row links to no docs page"
-        for page in pages:
+        links = doc_links(rows[cid])
+        assert links, f"{cid}'s row links to no docs page"
+        for page, anchor in links:
             assert (DOCS / page).is_file(), (
                 f"{cid} links to docs/{page}, which does not exist"
             )
-        expected = EXPECTED_HOME[cid]
-        assert expected <= pages, (
-            f"{cid} should link to {sorted(expected)}, links to {sorted(pages)}"
-        )
+            # The page that tests a claim carries its anchor (speed.md#c07).
+            assert anchor == cid.lower(), f"{cid} links to {page}#{anchor}, not to its own anchor"
+            assert anchor in page_anchors((DOCS / page).read_text(encoding="utf-8")), (
+                f"{cid} links to {page}#{anchor}, which that page does not define"
+            )
 
 
-def test_ledger_paraphrases_not_copies(source_ids, ledger_text):
-    """The ledger's claim text is reworded, not pasted from CLAIMS.md."""
-    source_rows = {}
-    for line in CLAIMS_SOURCE.read_text(encoding="utf-8").splitlines():
-        m = re.match(r"^\|\s*(C\d{2})\s*\|([^|]+)\|", line)
-        if m:
-            source_rows[m.group(1)] = m.group(2).strip()
-    rows = ledger_rows(ledger_text)
+def test_every_case_the_table_names_exists_and_measured_claims_have_titles():
+    for claim in claims.load():
+        assert set(claim.cases) <= set(CASES), f"{claim.id} names unknown cases {set(claim.cases) - set(CASES)}"
+        assert bool(claim.cases) <= bool(claim.title), f"{claim.id} is measured but has no title"
+    assert set(MEASURED) == {"C02", "C03", "C07", "C08", "C09", "C16", "C19"}  # what the verdicts render
+
+
+def test_a_bad_claims_table_is_refused():
+    good = 'id = "C01"\nclaim = "a"\nexperiment = "b"\nwhere = "c"\nverdict = "d"\nsource = "e"\n'
+    assert [c.id for c in claims._load("[[claim]]\n" + good, "t")] == ["C01"]
+    with pytest.raises(ValueError, match="unknown field"):
+        claims._load("[[claim]]\n" + good + 'case = ["x"]\n', "t")
+    with pytest.raises(ValueError, match="has no title"):
+        claims._load("[[claim]]\n" + good + 'cases = ["x"]\n', "t")
+    with pytest.raises(ValueError, match="appears twice"):
+        claims._load(("[[claim]]\n" + good) * 2, "t")
+
+
+def test_ledger_paraphrases_not_copies():
+    """The ledger's claim text is reworded, not pasted from the source articles' claims list."""
     too_close = {}
-    for cid in source_ids:
-        ledger_claim = rows[cid].split("|")[2].strip()
-        ratio = difflib.SequenceMatcher(
-            None, source_rows[cid].lower(), ledger_claim.lower()
-        ).ratio()
+    for claim in claims.load():
+        ratio = difflib.SequenceMatcher(None, claim.source.lower(), claim.claim.lower()).ratio()
         if ratio >= 0.8:
-            too_close[cid] = round(ratio, 2)
-    assert not too_close, f"claim text too close to CLAIMS.md (similarity): {too_close}"
+            too_close[claim.id] = round(ratio, 2)
+    assert not too_close, f"claim text too close to the source's wording (similarity): {too_close}"
 
 
 def test_measured_claims_include_their_verdict_fragment(ledger_text):
@@ -341,9 +325,9 @@ def test_home_links_every_section():
     assert "docs/generated/build_info.md" in INCLUDE_RE.findall(text)
 
 
-def test_gpu_claims_are_never_labelled_measured_in_the_ledger(ledger_text):
+def test_gpu_claims_are_never_labelled_measured_in_the_ledger():
     """C07, C08 and C19 are about GPUs: CPU results alone must not make them "Measured"."""
-    rows = ledger_rows(ledger_text)
+    rows = ledger_rows(claims.ledger_md())
     for cid in ("C07", "C08", "C19"):
         status = rows[cid].rsplit("|", 2)[-2]
         assert "Measured" not in status and "GPU claim" in status, (cid, status)

@@ -2,7 +2,7 @@
 
 Each framework writer runs in its own subprocess (so torch and TensorFlow never
 share a process), writing a few known scalars; the reader in
-``engine.tensorboard_curves`` must return exactly those values, and the chart
+``ecosystem.tensorboard_curves`` must return exactly those values, and the chart
 and tag table it renders from them must be deterministic.
 """
 
@@ -19,7 +19,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from engine import tensorboard_curves  # noqa: E402
+from ecosystem import tensorboard_curves  # noqa: E402
 
 # Values exactly representable in float32, so equality is the right check.
 LOSSES = [(1, 2.25), (2, 1.5), (3, 0.75), (4, 0.5)]
@@ -115,8 +115,8 @@ def test_the_build_reads_the_runs_in_a_child_and_never_imports_tensorflow(runs, 
     base = next(iter(tmp_path_factory.getbasetemp().glob("tb*")))
     code = textwrap.dedent(f"""
         import sys
-        sys.path.insert(0, {str(ROOT / "scripts")!r})
-        from engine import tensorboard_curves as t
+        sys.path[:0] = [{str(ROOT / "snippets")!r}, {str(ROOT / "scripts")!r}]
+        from ecosystem import tensorboard_curves as t
         runs = t.read_runs_in_child([{str(base / "torch")!r}, {str(base / "tf")!r}])
         assert "tensorflow" not in sys.modules and "torch" not in sys.modules, "a framework was imported"
         print(runs[0].scalars["train/loss"], runs[1].scalars["test/accuracy"], len(runs[1].tags))
@@ -173,7 +173,7 @@ def trainer_layouts(tmp_path_factory) -> dict[str, Path]:
 
 
 def test_trainer_runs_read_back_and_require_a_falling_loss(trainer_layouts):
-    from engine import trainer_runs
+    from ecosystem import trainer_runs
 
     table = trainer_runs.render_tags(trainer_runs.read_runs(_files_dir(trainer_layouts["good"])))
     assert "| Lightning `Trainer.fit` | `runs/lightning/version_0/` | `train/loss` | scalar (simple_value) | 3 | 2.0000 → 0.5000 |" in table
@@ -183,7 +183,8 @@ def test_trainer_runs_read_back_and_require_a_falling_loss(trainer_layouts):
 
 
 def test_trainer_codestats_count_the_four_loops():
-    from engine import paths, trainer_runs
+    from ecosystem import trainer_runs
+    from engine import paths
 
     table = trainer_runs.render_codestats(paths.SNIPPETS_DIR)
     rows = [line for line in table.splitlines() if line.startswith("| ") and "---" not in line][1:]
@@ -201,7 +202,8 @@ def test_trainer_tags_are_reused_only_while_the_event_files_are_unchanged(traine
     import logging
     import shutil
 
-    from engine import paths, snippet_runner, trainer_runs
+    from ecosystem import trainer_runs
+    from engine import paths, snippet_runner
 
     runs = tmp_path / "runs"
     shutil.copytree(trainer_layouts["good"], runs)

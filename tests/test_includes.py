@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import pytest
 
-from engine import paths
+from engine import pages, paths
 from engine.includes import find_problems, parse_includes
 from engine.snippets import paired_files
 
-PAGES = sorted(p for p in paths.DOCS_DIR.rglob("*.md") if paths.GENERATED_DIR not in p.parents)
+# The pages in docs/ and those that live in their page folder (snippets/<page>/page.md).
+PAGES = sorted(p for p in paths.DOCS_DIR.rglob("*.md") if paths.GENERATED_DIR not in p.parents) + [
+    path for _, path in pages.folder_pages()]
 
 
 def test_pages_exist():
     assert len(PAGES) >= 10
 
 
-@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.relative_to(paths.DOCS_DIR).as_posix())
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.relative_to(paths.ROOT).as_posix())
 def test_every_snippet_include_resolves(page):
     text = page.read_text(encoding="utf-8")
     # Generated targets only exist after a build; the strict build test covers them.

@@ -52,7 +52,8 @@ from engine import hook, paths
 paths.SNIPPETS_DIR = Path({snippets!r})
 paths.SNIPPET_CACHE_DIR = Path({cache!r})
 paths.SNIPPET_OUTPUT_DIR = Path({generated!r})
-hook.BUILD_STEPS = ["fixture_step:refresh"]
+import fixture_step
+hook.build_steps = lambda: [fixture_step.refresh]
 hook.on_pre_build(config=None)
 """
 

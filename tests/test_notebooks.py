@@ -170,4 +170,4 @@ def test_real_notebook_sources_are_found_and_convert():
 def test_build_step_is_registered():
     from engine import hook
 
-    assert "engine.notebooks:refresh" in hook.BUILD_STEPS
+    assert "engine.notebooks:refresh" in [hook.step_name(step) for step in hook.build_steps()]

@@ -76,3 +76,47 @@ def test_a_scaffolded_pair_passes_pairing_includes_doctests_and_the_strict_build
     assert build.returncode == 0, (build.stdout + build.stderr)[-4000:]
     page = (tmp_path / "site" / "contributed" / "index.html").read_text()
     assert "result: [[2.0, 2.0, 2.0], [2.0, 2.0, 2.0]]" in page  # the output the build ran and included
+
+
+def test_a_page_with_a_pair_and_a_benchmark_is_one_copied_folder_and_one_nav_line(tmp_path, built_site):
+    """Issue 13's road for a contributor: copy one page folder, add one nav line, change nothing in scripts/.
+
+    The folder comes from ``regen.py new --bench`` in a scratch copy; a second copy then gets only that
+    folder and the nav line, and its strict build runs the pair, measures the case and shows the case's
+    table (the generic one: the case has no renderer of its own) on the new page.
+    """
+    scratch = _copy_of_the_repository(tmp_path / "scratch")
+    done = _new(scratch, "contributed", "first_bench", "--bench")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "created snippets/contributed/contributed_cases.py" in done.stdout
+    nav_line = "  - Contributed: contributed.md\n"
+    assert nav_line in (scratch / "mkdocs.yml").read_text()
+
+    repo = _copy_of_the_repository(tmp_path / "repo", with_build_outputs=True)
+    before = {name: data for name, data in _tree(repo).items() if not name.startswith((".cache", "docs/generated"))}
+    shutil.copytree(scratch / "snippets" / "contributed", repo / "snippets" / "contributed")  # the one folder
+    mkdocs = repo / "mkdocs.yml"
+    mkdocs.write_text(mkdocs.read_text().replace("  - Contributing:", nav_line + "  - Contributing:", 1))
+    after = {name: data for name, data in _tree(repo).items() if not name.startswith((".cache", "docs/generated"))}
+    changed = sorted(name for name in after if before.get(name) != after[name])
+    assert changed == ["mkdocs.yml", "snippets/contributed/contributed_cases.py", "snippets/contributed/first_bench.py",
+                       "snippets/contributed/first_bench_tf.py", "snippets/contributed/first_bench_torch.py",
+                       "snippets/contributed/page.md"], changed
+
+    checks = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_pairing.py",
+         "tests/test_includes.py", "--doctest-modules", "snippets/contributed"],
+        cwd=repo, env=_env(repo), capture_output=True, text=True)
+    assert checks.returncode == 0, checks.stdout[-4000:]
+    env = {**_env(repo), "GUIDE_BENCH_QUIET_WAIT": "0", "GUIDE_BENCH_PROFILE": "quick"}
+    build = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")],
+                           cwd=repo, env=env, capture_output=True, text=True)
+    log = build.stdout + build.stderr
+    assert build.returncode == 0, log[-4000:]
+    assert "guide: benchmark first_bench (missing), profile quick" in log, log[-4000:]
+    page = (tmp_path / "site" / "contributed" / "index.html").read_text()
+    assert "trainable parameters; loss over 5 steps:" in page  # the pair ran and its output is shown
+    table = page[page.index("Median step ms"):]
+    assert "PyTorch eager" in table and "TF tf.function" in table  # one row per configuration, measured
+    assert "not measured on this build" not in page
+    assert list((repo / "results").glob("*/first_bench.json")), "the case's result was not stored"

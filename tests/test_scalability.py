@@ -170,7 +170,7 @@ def test_timing_lock_is_shared_by_both_snippets():
 
 
 def test_summary_table_renders_both_frameworks_and_flags_divergence():
-    from engine import scalability_summary
+    from scalability import scalability_build as scalability_summary
 
     def run(rates, diff=0.0):
         results = [
@@ -194,7 +194,7 @@ def test_summary_table_renders_both_frameworks_and_flags_divergence():
 
 
 def test_summary_step_fails_clearly_without_results(tmp_path, monkeypatch):
-    from engine import scalability_summary
+    from scalability import scalability_build as scalability_summary
 
     monkeypatch.setattr(scalability_summary, "result_file", lambda stem: tmp_path / f"{stem}.json")
     with pytest.raises(FileNotFoundError, match="data_parallel_torch.py has not run yet"):

@@ -22,7 +22,7 @@ import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine import atomic, paths
+from engine import atomic, pages, paths
 from engine.snippets import discover, sections, twin_path
 
 FRAMEWORK_ROOTS = ("torch", "tensorflow", "keras", "pytorch_lightning")
@@ -130,8 +130,7 @@ def refresh(mode: str, log: logging.Logger) -> None:
         if snippet.framework == "torch" and twin_path(snippet.path).exists():
             by_page.setdefault(snippet.page, []).append((snippet.path, twin_path(snippet.path)))
     for page, pairs in by_page.items():
-        if page == "ease_of_use":
-            # The page also shows the shared models (the CNN, the Transformer), so count them with the examples.
-            pairs = [(paths.HELPERS_DIR / f"{model}_torch.py", paths.HELPERS_DIR / f"{model}_tf.py")
-                     for model in ("cnn", "transformer")] + pairs
+        # Pairs from other folders the page also shows (its <page>_build.py says which) count first.
+        pairs = [(paths.SNIPPETS_DIR / f"{pair}_torch.py", paths.SNIPPETS_DIR / f"{pair}_tf.py")
+                 for pair in pages.counted_pairs(page)] + pairs
         atomic.write_if_changed(paths.GENERATED_DIR / "codestats" / f"{page}.md", render_page_table(page, pairs))

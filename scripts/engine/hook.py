@@ -1,8 +1,10 @@
 """The MkDocs hook: bring every executed output up to date before pages render.
 
 ``mkdocs.yml`` lists this file under ``hooks:``. Before MkDocs collects the
-pages (``on_pre_build``), each step in BUILD_STEPS runs in order; a step that
-fails stops the build with its message. ``GUIDE_RUN`` picks the mode:
+pages (``on_pre_build``), each step of ``build_steps()`` runs in order: the
+engine's own, with every page folder's steps (``snippets/<page>/<page>_build.py``,
+``engine.pages``) after the snippets have run; a step that fails stops the
+build with its message. ``GUIDE_RUN`` picks the mode:
 
 * ``stale`` (default): run what changed, reuse the rest;
 * ``none``: run nothing, build from stored outputs and results only;
@@ -15,7 +17,6 @@ steps stops the children, keeps what finished and fails the build saying so.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 import sys
@@ -30,20 +31,39 @@ _SCRIPTS = str(Path(__file__).resolve().parents[1])
 
 log = logging.getLogger("mkdocs.plugins.guide")
 
-# "module:function" steps, each called as function(mode, log). Order matters:
-# later steps read what earlier ones produced.
-BUILD_STEPS = [
-    "engine.snippet_runner:refresh",
-    "engine.codestats:refresh",
-    "engine.build_info:refresh",
-    "engine.tensorboard_curves:refresh",
-    "engine.trainer_runs:refresh",  # reads the Lightning / Keras fit runs the snippets wrote
-    "engine.install_costs:refresh",  # renders what make venv recorded about the extras
-    "engine.notebooks:refresh",
-    "engine.scalability_summary:refresh",
-    "engine.parity:refresh",  # runs each parity pair: PyTorch side, then TensorFlow side
-    "engine.bench:refresh_for_build",
-]
+
+def build_steps() -> list:
+    """The steps, each called as step(mode, log). Order matters: later steps read what earlier ones produced."""
+    _engine_importable()
+    from engine import (
+        bench,
+        build_info,
+        claims,
+        codestats,
+        install_costs,
+        notebooks,
+        pages,
+        parity,
+        snippet_runner,
+    )
+
+    return [
+        snippet_runner.refresh,
+        codestats.refresh,
+        build_info.refresh,
+        claims.refresh,  # the ledger table, from the claims table
+        *pages.build_steps(),  # each page's own, reading what its snippets wrote
+        install_costs.refresh,  # renders what make venv recorded about the extras
+        notebooks.refresh,
+        parity.refresh,  # runs each parity pair: PyTorch side, then TensorFlow side
+        bench.refresh_for_build,
+    ]
+
+
+def step_name(step) -> str:
+    """How the log names a step: ``engine.codestats:refresh``, ``ecosystem.trainer_runs:refresh``."""
+    return f"{step.__module__}:{step.__qualname__}"
+
 
 def _engine_importable() -> None:
     if _SCRIPTS not in sys.path:
@@ -72,10 +92,9 @@ def run_steps(mode: str, logger: logging.Logger = log) -> None:
     from engine import procs
 
     with procs.sigterm_as_interrupt():
-        for step in BUILD_STEPS:
-            module_name, function_name = step.split(":")
+        for function in build_steps():
+            step = step_name(function)
             started = time.perf_counter()
-            function = getattr(importlib.import_module(module_name), function_name)
             try:
                 function(mode, logger)
             except KeyboardInterrupt as interrupt:
@@ -92,6 +111,21 @@ def on_pre_build(config, **kwargs) -> None:
     # start-up chatter out of the build log.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     run_steps(check_environment().run)
+
+
+def on_files(files, config, **kwargs):
+    """A page that lives in its folder (``snippets/<page>/page.md``, engine.pages) joins the site's pages."""
+    from mkdocs.structure.files import File
+
+    _engine_importable()
+    from engine import pages
+
+    for name, path in pages.folder_pages():
+        if files.get_file_from_path(name) is not None:
+            raise PluginError(f"{path.relative_to(pages.paths.ROOT)} and docs/{name} are both the page {name}: "
+                              "keep one")
+        files.append(File.generated(config, name, abs_src_path=str(path)))
+    return files
 
 
 def on_page_markdown(markdown: str, page, config, files, **kwargs) -> str:

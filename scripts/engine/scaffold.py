@@ -1,11 +1,16 @@
-"""``regen.py new PAGE NAME``: the files a contributor starts an example pair from.
+"""``regen.py new PAGE NAME [--bench]``: the files a contributor starts an example pair from.
 
 It writes ``snippets/<page>/<name>_torch.py`` and ``<name>_tf.py`` (docstrings,
 a doctest that asserts something, the same named section in both, a
-``__main__`` block whose output the page shows), adds a section with the
-linked tabs and the output includes to ``docs/<page>.md`` (creating the page
-and its nav entry when it is new), and nothing else. Every check runs before
-anything is written, so a bad name leaves the repository as it was.
+``__main__`` block whose output the page shows) and adds a section with the
+linked tabs and the output includes to the page: ``docs/<page>.md`` or
+``snippets/<page>/page.md``, whichever it has; a new page is created in its
+folder (``engine.pages``), with its nav entry. With ``--bench`` the pair is a
+benchmark workload instead (the contract of ``engine.bench.workload``), with
+its description ``<name>.py`` and a case named ``<name>`` in the page's
+``<page>_cases.py``; the page's section includes the case's generated table.
+Nothing in ``scripts/`` is touched. Every check runs before anything is
+written, so a bad name leaves the repository as it was.
 """
 
 from __future__ import annotations
@@ -14,14 +19,13 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine import paths
+from engine import pages, paths
+from engine.pages import NOT_PAGES
 from engine.snippets import FRAMEWORK_SUFFIXES
 
 IDENTIFIER = re.compile(r"[a-z][a-z0-9_]*\Z")
 # Names that would shadow a framework or a shared package when the snippets folder is on sys.path.
 RESERVED = {"torch", "tf", "tensorflow", "keras", "common", "engine", "numpy", "test", "tests"}
-# Folders under snippets/ that are not pages of examples.
-NOT_PAGES = {"common", "notebooks"}
 NAV_ANCHOR = "  - Contributing: contributing.md"
 
 
@@ -79,13 +83,13 @@ if __name__ == "__main__":
 '''
 
 
-def _tabs(page: str, name: str) -> str:
+def _tabs(page: str, name: str, section: str = "example") -> str:
     blocks = []
     for framework, label in (("torch", "PyTorch"), ("tf", "TensorFlow")):
         blocks.append(f'''=== "{label}"
 
     ```python
-    --8<-- "snippets/{page}/{name}_{framework}.py:example"
+    --8<-- "snippets/{page}/{name}_{framework}.py:{section}"
     ```
 
     ```text title="Output of this build's run"
@@ -96,11 +100,12 @@ def _tabs(page: str, name: str) -> str:
 
 
 def doc_path(page: str, root: Path) -> Path:
-    """docs/<page>.md, with the hyphens the site's file names use (ease_of_use -> ease-of-use.md)."""
-    return root / "docs" / f"{page.replace('_', '-')}.md"
+    """The page's file: docs/<page>.md (with the site's hyphens) if it is there, else its folder's page.md."""
+    in_docs = root / "docs" / pages.site_name(page)
+    return in_docs if in_docs.exists() else root / "snippets" / page / pages.PAGE_FILE
 
 
-def plan(page: str, name: str, root: Path | None = None) -> Plan:
+def plan(page: str, name: str, root: Path | None = None, bench: bool = False) -> Plan:
     """What ``new`` would write; raises ScaffoldError, with nothing written, for a bad page or name."""
     root = root or paths.ROOT
     if page in NOT_PAGES:
@@ -110,17 +115,27 @@ def plan(page: str, name: str, root: Path | None = None) -> Plan:
     if any(name.endswith(suffix) for suffix in FRAMEWORK_SUFFIXES):
         raise ScaffoldError(f"name {name!r}: leave out the framework suffix, the scaffold adds _torch and _tf")
     snippets = root / "snippets"
-    for framework in ("torch", "tf"):
-        basename = f"{name}_{framework}.py"
+    for basename in [f"{name}_{fw}.py" for fw in ("torch", "tf")] + ([f"{name}.py"] if bench else []):
         clash = sorted(str(p.relative_to(root)) for p in snippets.rglob(basename))
         if clash:
             raise ScaffoldError(f"name {name!r}: {clash[0]} already exists (snippet basenames are unique, "
                                 "their outputs and module names would collide)")
     files: dict[Path, str] = {}
-    for framework in ("torch", "tf"):
-        files[snippets / page / f"{name}_{framework}.py"] = _snippet(page, name, framework)
+    folder = snippets / page
+    if bench:
+        from engine import scaffold_bench
+
+        try:
+            files.update(scaffold_bench.files(page, name, folder))
+        except scaffold_bench.CaseNameTaken as error:
+            raise ScaffoldError(str(error)) from None
+        section = (f"## {_title(name)}\n\nSay what the benchmark times and what it can settle.\n\n"
+                   f"{_tabs(page, name, 'model')}\n{scaffold_bench.table_include(name)}")
+    else:
+        for framework in ("torch", "tf"):
+            files[folder / f"{name}_{framework}.py"] = _snippet(page, name, framework)
+        section = f"## {_title(name)}\n\nSay what the two versions show and where they differ.\n\n{_tabs(page, name)}"
     doc = doc_path(page, root)
-    section = f"## {_title(name)}\n\nSay what the two versions show and where they differ.\n\n{_tabs(page, name)}"
     if doc.exists():
         files[doc] = doc.read_text(encoding="utf-8").rstrip("\n") + "\n\n" + section
     else:
@@ -129,7 +144,7 @@ def plan(page: str, name: str, root: Path | None = None) -> Plan:
         text = mkdocs.read_text(encoding="utf-8")
         if NAV_ANCHOR not in text:
             raise ScaffoldError(f"mkdocs.yml has no {NAV_ANCHOR.strip()!r} nav line to put the new page before")
-        files[mkdocs] = text.replace(NAV_ANCHOR, f"  - {_title(page)}: {doc.name}\n{NAV_ANCHOR}", 1)
+        files[mkdocs] = text.replace(NAV_ANCHOR, f"  - {_title(page)}: {pages.site_name(page)}\n{NAV_ANCHOR}", 1)
     return Plan(files, [p for p in files if not p.exists()])
 
 

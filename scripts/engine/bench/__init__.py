@@ -77,7 +77,7 @@ def refresh_for_build(mode: str, log: logging.Logger) -> None:
     key = render_key()
     stamp = render_stamp()
     if not ran and mode != "all" and _stamp_matches(stamp, key):
-        log.info("guide: benchmark render skipped: results, render code and ledger unchanged")
+        log.info("guide: benchmark render skipped: results, render code and claims table unchanged")
         return
     changed = render.render_all()
     from engine import atomic
@@ -95,20 +95,22 @@ def render_stamp():
 
 
 def render_key() -> str:
-    """A hash of everything ``render_all`` reads: result files, the code that renders them, the ledger,
-    the machine (it picks the primary result set) and each case's code hash (it marks stale results)."""
+    """A hash of everything ``render_all`` reads: result files, the code that renders them, the claims
+    table, the cases, the machine (it picks the primary result set) and each case's code hash (it marks
+    stale results)."""
     import hashlib
     from pathlib import Path
 
     import matplotlib
 
-    from engine import environment, paths
+    from engine import claims, environment, pages, paths
     from engine.bench import store
     from engine.bench.cases import CASES
 
     digest = hashlib.sha256()
     here = Path(__file__).resolve().parent
-    sources = sorted(here.glob("*.py")) + [paths.HELPERS_DIR / "tiers.py", paths.DOCS_DIR / "claims.md"]
+    sources = (sorted(here.glob("*.py")) + [paths.HELPERS_DIR / "tiers.py", claims.TABLE]
+               + pages.case_files())  # the cases' titles
     for path in sources + sorted(Path(store.results_root()).rglob("*.json")):
         digest.update(str(path).encode())
         digest.update(path.read_bytes())

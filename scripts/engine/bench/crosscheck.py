@@ -20,7 +20,9 @@ from engine import environment
 
 
 def measure(framework: str, batch_size: int, mode: str, steps: int = 50) -> dict:
-    work = importlib.import_module(f"speed.cnn_workload_{framework}")
+    from engine.bench.cases import CASES  # the headline case's workload: the CNN it times
+
+    work = importlib.import_module(CASES["headline"].module(framework))
     work.configure(environment.usable_cores())
     model = work.build(1)
     X, y = work.make_batch(batch_size)

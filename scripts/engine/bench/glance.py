@@ -1,36 +1,27 @@
 """The home page's results at a glance: one compact row per claim, every cell from the ledger or the results.
 
 The claim wording, where it is tested and the verdict of claims no build can
-measure come from the ledger table in ``docs/claims.md`` (the claims table);
+measure come from the claims table (``claims.toml``, ``engine.claims``);
 the verdict word of a measured claim is the bold lead of its generated verdict,
 and its deciding figure is computed here from the stored results. Nothing is
-typed: change the ledger or the results and the table follows.
+typed: change the claims table or the results and the table follows.
 """
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from common import tiers
+from engine import claims
 from engine.bench import summarize as S
 from engine.bench.cases import FRAMEWORK_LABELS
 
 NONE = "—"
 
 
-def ledger(path: Path) -> list[dict]:
-    """The rows of the ledger table (``| [C01](#c01) | claim | experiment | where | verdict |``)."""
-    rows = []
-    for line in path.read_text().splitlines():
-        m = re.match(r"\|\s*\[(C\d\d)\]\(#c\d\d\)\s*\|(.*)\|\s*$", line)
-        if not m:
-            continue
-        cells = [c.strip() for c in m.group(2).split("|")]
-        if len(cells) != 4:
-            continue
-        rows.append({"id": m.group(1), "claim": cells[0], "where": cells[2], "verdict": cells[3]})
-    return rows
+def ledger() -> list[dict]:
+    """One row per claim of the claims table: its ID, wording, where it is tested and its ledger verdict."""
+    return [{"id": c.id, "claim": c.claim, "where": c.where, "verdict": c.verdict} for c in claims.load()]
 
 
 def verdict_word(generated: str) -> str | None:
@@ -145,10 +136,10 @@ FIGURES = {"c02": fig_memory_modes, "c03": fig_compile, "c07": fig_speed, "c08":
            "c09": fig_memory_frameworks, "c16": fig_overhead, "c19": fig_utilization}
 
 
-def glance_md(res: dict, verdicts: dict[str, str], ledger_path: Path, device_note: str) -> str:
+def glance_md(res: dict, verdicts: dict[str, str], device_note: str) -> str:
     """The compact claims table; ``verdicts`` holds each measured claim's generated verdict text."""
     out = ["| ID | Claim | Verdict | Deciding figure | Details |", "|---|---|---|---|---|"]
-    for row in ledger(ledger_path):
+    for row in ledger():
         cid = row["id"].lower()
         word = verdict_word(verdicts[cid]) if cid in verdicts else None
         word = word or _ledger_word(row["verdict"])

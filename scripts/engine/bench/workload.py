@@ -1,11 +1,11 @@
 """The workload contract: what a benchmark workload pair must define for the harness to time it.
 
-A workload is three files in ``snippets/speed``: ``<name>.py`` describes it
+A workload is three files in a page folder, ``snippets/<page>/``: ``<name>.py`` describes it
 to the engine without importing a framework (:class:`Description`), and
 ``<name>_torch.py`` / ``<name>_tf.py`` implement it (:class:`Workload`), one
 framework each. The timed child (``child.py``) calls only the names below, so
-a new pair plus a ``Case`` in ``cases.py`` is a new benchmark; nothing in the
-harness changes. Functions that take a ``mode`` receive it (layout and
+a new pair plus a ``Case`` in the page's ``<page>_cases.py`` is a new benchmark;
+nothing in the engine changes. Functions that take a ``mode`` receive it (layout and
 precision live there, ``common/tiers.py``); options a case passes, such as the
 Transformer's ``size`` and ``data``, reach only the functions that take them
 (``common.tiers.call``).
@@ -21,7 +21,7 @@ from typing import Any, Protocol, runtime_checkable
 
 @runtime_checkable
 class Description(Protocol):
-    """``snippets/speed/<name>.py``: the facts the engine needs, with no framework imported."""
+    """``snippets/<page>/<name>.py``: the facts the engine needs, with no framework imported."""
 
     TITLE: str  # what the model is, for the page
     DATA: Any  # what the batches are (a string, or one string per ``data`` option)
@@ -49,7 +49,7 @@ class Description(Protocol):
 
 @runtime_checkable
 class Workload(Protocol):
-    """``snippets/speed/<name>_<framework>.py``: one framework's implementation."""
+    """``snippets/<page>/<name>_<framework>.py``: one framework's implementation."""
 
     MODES: tuple[str, ...]  # the executions this framework has (common/tiers.py)
     DEVICE: Any
@@ -102,9 +102,9 @@ def missing(module: ModuleType, names: tuple[str, ...] = REQUIRED) -> list[str]:
     return [name for name in names if not hasattr(module, name)]
 
 
-def describe(name: str) -> ModuleType:
-    """The description module ``speed.<name>``, checked against :class:`Description`."""
-    module = importlib.import_module(f"speed.{name}")
+def describe(name: str, page: str) -> ModuleType:
+    """The description module ``<page>.<name>``, checked against :class:`Description`."""
+    module = importlib.import_module(f"{page}.{name}")
     if gaps := missing(module, DESCRIPTION_NAMES):
-        raise TypeError(f"snippets/speed/{name}.py does not describe a workload: missing {', '.join(gaps)}")
+        raise TypeError(f"snippets/{page}/{name}.py does not describe a workload: missing {', '.join(gaps)}")
     return module

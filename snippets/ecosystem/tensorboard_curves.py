@@ -1,4 +1,4 @@
-"""Build step: read both TensorBoard runs back and chart them on one figure.
+"""The Ecosystem page's build step: read both TensorBoard runs back and chart them on one figure.
 
 The Ecosystem page's two snippets (``snippets/ecosystem/tensorboard_log_*.py``)
 each log the same training run to TensorBoard event files. After the snippets
@@ -16,7 +16,7 @@ the same runs give the same bytes. ``read_run`` is the reader the tests call.
 TensorBoard's reader imports TensorFlow when it is installed (on the first
 ``Reload``), and the MkDocs process must hold neither framework, so the build
 step reads the runs in a child process (``read_runs_in_child``: ``python -m
-engine.tensorboard_curves read DIR...`` under TensorFlow's interpreter,
+ecosystem.tensorboard_curves read DIR...`` under TensorFlow's interpreter,
 ``envinput.python_for("tf")``) and only charts in the build process.
 """
 
@@ -87,8 +87,8 @@ RUNS = {  # framework label -> (snippet stem, run folder inside its output_dir()
 }
 COLORS = {"PyTorch": "#ee4c2c", "TensorFlow": "#1a73e8"}
 BANNER = (
-    "scripts/engine/tensorboard_curves.py, a step of `mkdocs build` "
-    "(alone: `PYTHONPATH=scripts python -m engine.tensorboard_curves`)"
+    "snippets/ecosystem/tensorboard_curves.py, a step of `mkdocs build` "
+    "(alone: `PYTHONPATH=snippets:scripts python -m ecosystem.tensorboard_curves`)"
 )
 EVENT_GLOB = "events.out.tfevents.*"
 
@@ -205,9 +205,10 @@ def read_runs_in_child(run_dirs: list[Path], python: str | None = None) -> list[
     from engine import envinput, paths
 
     python = python or envinput.python_for("tf")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(paths.SCRIPTS_DIR), os.environ.get("PYTHONPATH", "")]),
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(paths.SNIPPETS_DIR), str(paths.SCRIPTS_DIR),
+                                                         os.environ.get("PYTHONPATH", "")]),
            "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}  # reading files needs no GPU
-    done = subprocess.run([python, "-m", "engine.tensorboard_curves", "read", *map(str, run_dirs)],
+    done = subprocess.run([python, "-m", "ecosystem.tensorboard_curves", "read", *map(str, run_dirs)],
                           capture_output=True, text=True, timeout=READ_TIMEOUT_S, env=env, cwd=paths.ROOT)
     if done.returncode != 0:
         tail = "\n".join(done.stderr.strip().splitlines()[-8:])
