@@ -251,23 +251,24 @@ def verdict_c07(res, all_results) -> Verdict | None:
                    _SPEED_HEADER, table_rows, _say("c07_note", hw=hw_phrase(res["headline"])))
 
 
-def _utilization(res) -> tuple[list[list[str]], list[tuple[float, float]]]:
-    """Per batch and precision, each framework's fastest row against its own and the machine's ceiling;
-    with each pair's (PyTorch, TensorFlow) share of its own ceiling."""
+def _utilization(res) -> tuple[list[list[str]], list[tuple[float, float]], int | None]:
+    """At the lead batch, per precision, each framework's fastest row against its own and the machine's ceiling;
+    with each pair's (PyTorch, TensorFlow) share of its own ceiling, and that batch."""
     rows = S.train_rows(res.get("headline"), res.get("ceiling"))
     table_rows, shares = [], []
+    lead = lead_batch(rows) if rows else None  # the other batches are in the full table: keep this one small
     for batch, precision, a, b in best_pairs(rows):
-        if not (a.peak and a.own_peak and b.own_peak):
+        if batch != lead or not (a.peak and a.own_peak and b.own_peak):
             continue
         shares.append((a.fraction_of_own_peak, b.fraction_of_own_peak))
         for r in (a, b):
-            table_rows.append([str(batch), PRECISION_NAMES[precision], r.label, f"{r.flops_per_s / 1e9:.1f}",
+            table_rows.append([PRECISION_NAMES[precision], r.label, f"{r.flops_per_s / 1e9:.1f}",
                                f"{100 * r.fraction_of_own_peak:.1f} % of {r.own_peak / 1e9:.1f}",
                                f"{100 * r.fraction_of_peak:.1f} % of {r.peak / 1e9:.1f}"])
-    return table_rows, shares
+    return table_rows, shares, lead
 
 
-_UTILIZATION_HEADER = ["Batch", "Precision", "Fastest row", "GFLOP/s", "Share of own framework's ceiling (GFLOP/s)",
+_UTILIZATION_HEADER = ["Precision", "Fastest row", "GFLOP/s", "Share of own framework's ceiling (GFLOP/s)",
                        "Share of the machine's ceiling (GFLOP/s)"]
 
 
@@ -279,24 +280,24 @@ def _utilization_source(res, all_results):
 
 def verdict_c08(res, all_results) -> Verdict | None:
     source, on_gpu = _utilization_source(res, all_results)
-    table_rows, shares = _utilization(source)
+    table_rows, shares, batch = _utilization(source)
     if not table_rows:
         return None
     tf_ahead = sum(tf > torch for torch, tf in shares)
     result = ("cpu" if not on_gpu else "supported" if tf_ahead == len(shares) else
               "refuted" if tf_ahead == 0 else "depends")
     return Verdict(_say("c08", outcome=result, tf_ahead=tf_ahead, pairs=len(shares)), _UTILIZATION_HEADER,
-                   table_rows, _say("utilization_note", hw=hw_phrase(source["headline"])))
+                   table_rows, _say("utilization_note", batch=batch, hw=hw_phrase(source["headline"])))
 
 
 def verdict_c19(res, all_results) -> Verdict | None:
     source, on_gpu = _utilization_source(res, all_results)
-    table_rows, shares = _utilization(source)
+    table_rows, shares, batch = _utilization(source)
     if not table_rows:
         return None
     own = [share for pair in shares for share in pair]
     return Verdict(_say("c19", on_gpu=on_gpu, low=f"{100 * min(own):.1f}", high=f"{100 * max(own):.1f}"),
-                   _UTILIZATION_HEADER, table_rows, _say("utilization_note", hw=hw_phrase(source["headline"])))
+                   _UTILIZATION_HEADER, table_rows, _say("utilization_note", batch=batch, hw=hw_phrase(source["headline"])))
 
 
 def verdicts_md(res, all_results) -> dict[str, str]:
