@@ -271,3 +271,71 @@ def test_the_workloads_table_has_one_row_per_model_from_its_description(rendered
         [row] = [r for r in rows if described.TITLE in r]
         assert f"| {described.trainable_params(size):,} | {batch} |" in row
         assert f"{described.train_step_flops(batch, size) / 1e9:.2f}" in row
+
+
+def test_each_measured_verdict_is_a_word_one_sentence_and_its_figures(rendered):
+    """A bold verdict word, one sentence on the same line, then the table of figures it rests on."""
+    for claim in CLAIMS:
+        lines = (rendered / "a" / f"verdict_{claim}.md").read_text().splitlines()
+        lead = lines[1]
+        word = re.match(r"\*\*([^*]+)\*\*", lead)
+        assert word, (claim, lead)
+        rest = lead[word.end():].strip()  # "**Supported** here. Sentence." or "**Not tested at scale.** Sentence."
+        sentence = rest if word.group(1).endswith(".") else rest.partition(". ")[2]
+        assert sentence and not re.search(r"[.;:]\s+[A-Z]", sentence.rstrip(".")), (claim, sentence)
+        assert len(lead) < 400, (claim, len(lead))  # a sentence, not a log line
+        assert lines[2] == "" and lines[3].startswith("| ") and lines[4].startswith("|---"), claim
+        rows = [line for line in lines[5:] if line.startswith("| ")]
+        assert rows and re.search(r"\d", " ".join(rows)), claim  # the figures are in the table
+        assert lines[-1].startswith("*") and lines[-1].endswith("*"), claim  # what was measured, where
+
+
+def test_a_writer_rewords_a_verdict_in_its_template_and_the_figures_stay(tmp_path, monkeypatch):
+    import shutil
+
+    import jinja2
+
+    from engine.bench.render import format as fmt
+
+    templates = tmp_path / "templates"
+    shutil.copytree(fmt.TEMPLATES_DIR, templates)
+    path = templates / "verdicts.md.j2"
+    text = path.read_text()
+    assert "Compiling made the fp32 training step at batch {{ batch }} significantly faster" in text
+    path.write_text(text.replace("Compiling made the fp32 training step", "Reworded: the compiled fp32 step"))
+    monkeypatch.setattr(fmt, "_ENV", fmt._ENV.overlay(loader=jinja2.FileSystemLoader(templates)))
+    results = tmp_path / "results"
+    fixtures.write_all(results)
+    render.render_all(results, tmp_path / "out")
+    verdict = (tmp_path / "out" / "verdict_c03.md").read_text()
+    assert "Reworded: the compiled fp32 step at batch 128" in verdict
+    assert re.search(r"\| \d+\.\d\d× \(\d\.\d\d–\d\.\d\d\) \|", verdict)  # figures still from the results
+
+
+def test_a_template_naming_a_figure_the_code_does_not_pass_fails_the_render(tmp_path, monkeypatch):
+    import shutil
+
+    import jinja2
+
+    from engine.bench.render import format as fmt
+
+    templates = tmp_path / "templates"
+    shutil.copytree(fmt.TEMPLATES_DIR, templates)
+    path = templates / "verdicts.md.j2"
+    path.write_text(path.read_text().replace("{{ tested }}", "{{ tsted }}"))
+    monkeypatch.setattr(fmt, "_ENV", fmt._ENV.overlay(loader=jinja2.FileSystemLoader(templates)))
+    results = tmp_path / "results"
+    fixtures.write_all(results)
+    with pytest.raises(jinja2.UndefinedError, match="tsted"):
+        render.render_all(results, tmp_path / "out")
+
+
+def test_the_render_key_covers_the_render_package_and_its_templates():
+    from engine import bench
+    from engine.bench.render import format as fmt
+
+    sources = set(bench.render_sources())
+    templates = set(fmt.TEMPLATES_DIR.glob("*.j2"))
+    assert len(templates) >= 6 and templates <= sources
+    package = set((fmt.TEMPLATES_DIR.parent / "render").glob("*.py"))
+    assert len(package) >= 6 and package <= sources

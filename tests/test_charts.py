@@ -9,6 +9,7 @@ import pytest
 
 from engine.bench import fixtures, render, store
 from engine.bench import summarize as S
+from engine.bench.render import charts
 
 ROOT = Path(__file__).resolve().parents[1]
 CHARTS = ("headline_step_time", "size_sweep_step_time", "size_sweep_memory", "op_profile")
@@ -23,15 +24,15 @@ def out(tmp_path_factory):
 
 
 def _all_modes(framework):
-    execs = render._EXECUTIONS[framework]
+    execs = charts._EXECUTIONS[framework]
     return [f"{e}{cl}{p}" for e in execs for cl in ("", "-cl") for p in ("", "-bf16")]
 
 
-@pytest.mark.parametrize("theme", render.THEMES)
+@pytest.mark.parametrize("theme", charts.THEMES)
 def test_one_hue_family_per_framework_and_a_marker_per_tier(theme):
-    colours = {fw: {render.series_style(fw, m, theme)["color"] for m in _all_modes(fw)} for fw in ("torch", "tf")}
-    assert colours["torch"] <= set(render._SHADES[theme]["torch"])
-    assert colours["tf"] <= set(render._SHADES[theme]["tf"])
+    colours = {fw: {charts.series_style(fw, m, theme)["color"] for m in _all_modes(fw)} for fw in ("torch", "tf")}
+    assert colours["torch"] <= set(charts._SHADES[theme]["torch"])
+    assert colours["tf"] <= set(charts._SHADES[theme]["tf"])
     assert not colours["torch"] & colours["tf"]
 
     def hue(colour):  # PyTorch warm (red channel leads), TensorFlow cool (blue channel leads)
@@ -41,16 +42,16 @@ def test_one_hue_family_per_framework_and_a_marker_per_tier(theme):
     assert {hue(c) for c in colours["torch"]} == {"warm"}
     assert {hue(c) for c in colours["tf"]} == {"cool"}
     for fw in ("torch", "tf"):  # the same tier keeps its marker whatever its layout or precision
-        for execution in render._EXECUTIONS[fw]:
-            markers = {render.series_style(fw, m, theme)["marker"] for m in _all_modes(fw) if m.startswith(execution)}
+        for execution in charts._EXECUTIONS[fw]:
+            markers = {charts.series_style(fw, m, theme)["marker"] for m in _all_modes(fw) if m.startswith(execution)}
             assert len(markers) == 1
-        dashes = {render.series_style(fw, m, theme)["linestyle"] for m in ("eager", "eager-cl", "eager-bf16")}
+        dashes = {charts.series_style(fw, m, theme)["linestyle"] for m in ("eager", "eager-cl", "eager-bf16")}
         assert len(dashes) == 3  # a variant is told apart by its dash
 
 
 def test_same_tier_same_style_on_every_chart_and_theme_shades_differ():
-    assert render.series_style("torch", "eager", "light") != render.series_style("torch", "eager", "dark")
-    assert render.series_style("tf", "function", "dark") == render.series_style("tf", "function", "dark")
+    assert charts.series_style("torch", "eager", "light") != charts.series_style("torch", "eager", "dark")
+    assert charts.series_style("tf", "function", "dark") == charts.series_style("tf", "function", "dark")
 
 
 @pytest.mark.parametrize("stem", CHARTS)
@@ -62,7 +63,7 @@ def test_each_chart_has_a_light_and_a_dark_variant_on_a_transparent_background(o
         # matplotlib writes the figure's background as the first patch; transparent means no white box
         first_patch = re.search(r'<g id="patch_1">\s*<path d="[^"]*"\s*style="([^"]*)"', svg)
         assert first_patch and "fill: #ffffff" not in first_patch.group(1), (stem, theme)
-        assert render._TEXT[theme] in svg  # axes and text in the theme's ink
+        assert charts._TEXT[theme] in svg  # axes and text in the theme's ink
 
 
 def test_alt_text_and_data_link_come_from_the_data(out):
@@ -76,7 +77,7 @@ def test_alt_text_and_data_link_come_from_the_data(out):
     assert rows
     for row in rows:  # every series and every plotted median is in the words
         assert row.label in alt
-        assert f"{render._f(row.median_ms, 2)} ms at batch {row.batch_size}" in alt
+        assert f"{charts._f(row.median_ms, 2)} ms at batch {row.batch_size}" in alt
     link = re.search(r"\[Data: [^\]]+\]\(([^)#]+)#([^)]+)\)", text)
     assert link, text
     page = (ROOT / "docs" / link.group(1)).read_text()

@@ -7,7 +7,7 @@
 * ``workload``  the contract a workload pair keeps, and its description (params, FLOPs, data)
 * ``store``     schema-versioned JSON per machine, atomic writes, staleness
 * ``summarize`` results -> rows of numbers
-* ``render``    rows -> Markdown tables, SVG charts, summary and verdict fragments
+* ``render``    rows -> Markdown tables, SVG charts, summary and verdict fragments (a package; prose in ``templates``)
 """
 
 from __future__ import annotations
@@ -94,6 +94,19 @@ def render_stamp():
     return render.out_dir() / ".render-key"
 
 
+def render_sources() -> list:
+    """The code and text ``render_all`` turns results with: the engine's modules, the render package, its
+    prose templates (a reworded sentence renders again), the tier names, the claims table and the
+    page folders' case files (the cases' titles)."""
+    from pathlib import Path
+
+    from engine import claims, pages, paths
+
+    here = Path(__file__).resolve().parent
+    return (sorted(here.rglob("*.py")) + sorted((here / "templates").glob("*.j2"))
+            + [paths.HELPERS_DIR / "tiers.py", claims.TABLE] + pages.case_files())
+
+
 def render_key() -> str:
     """A hash of everything ``render_all`` reads: result files, the code that renders them, the claims
     table, the cases, the machine (it picks the primary result set) and each case's code hash (it marks
@@ -103,15 +116,12 @@ def render_key() -> str:
 
     import matplotlib
 
-    from engine import claims, environment, pages, paths
+    from engine import environment
     from engine.bench import store
     from engine.bench.cases import CASES
 
     digest = hashlib.sha256()
-    here = Path(__file__).resolve().parent
-    sources = (sorted(here.glob("*.py")) + [paths.HELPERS_DIR / "tiers.py", claims.TABLE]
-               + pages.case_files())  # the cases' titles
-    for path in sources + sorted(Path(store.results_root()).rglob("*.json")):
+    for path in render_sources() + sorted(Path(store.results_root()).rglob("*.json")):
         digest.update(str(path).encode())
         digest.update(path.read_bytes())
     digest.update(matplotlib.__version__.encode())

@@ -1,6 +1,6 @@
 """The table a benchmark case gets when no renderer of its own writes it.
 
-The Speed page's cases each have a hand-made table (``render.py``). A case a
+The Speed page's cases each have a hand-made table (``render/tables.py``). A case a
 page folder adds (``snippets/<page>/<page>_cases.py``) gets this one, as
 ``docs/generated/bench/<case>.md``, so a new page can include its results
 without a line in the engine: one row per configuration, with the median step
@@ -22,7 +22,8 @@ def cases_without_fragment(files: dict) -> list[str]:
 
 def case_md(result: dict) -> str:
     """One row per configuration of ``result``'s case (a train or infer case's runs)."""
-    from engine.bench.render import inference_md, table  # render imports this module
+    from engine.bench.render.format import table  # the render package imports this module
+    from engine.bench.render.tables import inference_md
 
     case = CASES[result["case"]]
     if case.kind == "infer":

@@ -152,7 +152,11 @@ def glance_md(res: dict, verdicts: dict[str, str], device_note: str) -> str:
             on_gpu = (res.get("headline") or {}).get("manifest", {}).get("device") == "cuda"
             if cid in GPU_CLAIMS and figure != NONE and not on_gpu:
                 figure = f"CPU only: {figure}"
+        if figure == NONE:  # marked, so a phone can drop the empty line (docs/stylesheets/guide.css)
+            figure = f'<span class="glance-none">{NONE}</span>'
         badge = f'<span class="verdict verdict--{badge_class(word)}">{word}</span>'
         where = row["where"]
         out.append(f"| [{row['id']}](claims.md#{cid}) | {row['claim']} | {badge} | {figure} | {where} |")
-    return (f"{device_note}\n\n" if device_note else "") + "\n".join(out) + "\n"
+    # The wrapper gives the stylesheet a hook: on a phone each row becomes a compact card (docs/stylesheets).
+    table = '<div class="glance" markdown>\n\n' + "\n".join(out) + "\n\n</div>\n"
+    return (f"{device_note}\n\n" if device_note else "") + table
