@@ -339,3 +339,14 @@ def test_the_render_key_covers_the_render_package_and_its_templates():
     assert len(templates) >= 6 and templates <= sources
     package = set((fmt.TEMPLATES_DIR.parent / "render").glob("*.py"))
     assert len(package) >= 6 and package <= sources
+
+
+def test_verdict_sentences_quote_the_threshold_the_code_applies(monkeypatch):
+    from engine.bench.render import format as fmt
+    from engine.bench.render import verdicts
+
+    assert fmt._ENV.globals["within"] == f"{100 * verdicts.SAME_WITHIN:.0f} %"
+    monkeypatch.setitem(fmt._ENV.globals, "within", "7 %")  # a changed rule reaches every sentence quoting it
+    for macro, values in (("c02_note", {"hw": "hw"}), ("c09_note", {"hw": "hw", "gpu": False}), ("c16_note", {"hw": "hw"})):
+        text = fmt.say("verdicts.md.j2", macro, **values)
+        assert "7 %" in text and "5 %" not in text, (macro, text)

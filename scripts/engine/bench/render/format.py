@@ -26,6 +26,12 @@ _ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES_DIR), undefin
                           trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, autoescape=False)
 
 
+def share_with_templates(**values: str) -> None:
+    """Make formatted rule values (a threshold the code applies) visible to every template,
+    so a sentence quoting the rule cannot drift from the code that applies it."""
+    _ENV.globals.update(values)
+
+
 def fill(template: str, **values) -> str:
     """A whole template (``verdict.md.j2``) rendered with ``values``."""
     return _ENV.get_template(template).render(**values)

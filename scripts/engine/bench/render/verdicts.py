@@ -23,6 +23,7 @@ from engine.bench.render.format import (
     lead_batch,
     ratio_ci,
     say,
+    share_with_templates,
     table,
 )
 from engine.bench.render.tables import best_pairs, outcome
@@ -32,6 +33,7 @@ CLAIM_TITLES = claims.titles()  # the claims table's short names of the measured
 # A claim about "very large" or "larger" models is only judged on a sweep that reaches this size.
 SCALE_PARAMS = 10_000_000
 SAME_WITHIN = 0.05  # memory figures closer than this count as equal (a trend, not a tested difference)
+share_with_templates(within=f"{100 * SAME_WITHIN:.0f} %")  # the templates quote it as {{ within }}
 
 
 @dataclass
@@ -61,7 +63,7 @@ def _params_range(rows) -> str:
 
 
 def _sign(a: float, b: float) -> int:
-    """+1 when ``a`` is more than 5 % above ``b``, -1 when more than 5 % below, else 0."""
+    """+1 when ``a`` is more than SAME_WITHIN above ``b``, -1 when more than that below, else 0."""
     diff = (a - b) / max(a, b, 1e-9)
     return 0 if abs(diff) <= SAME_WITHIN else (1 if diff > 0 else -1)
 
@@ -69,7 +71,7 @@ def _sign(a: float, b: float) -> int:
 def _difference(a: float, b: float) -> str:
     """``+4.1 %``: how far ``a`` lies above ``b``, and whether that counts."""
     sign = _sign(a, b)
-    return f"{100 * (a - b) / b:+.1f} %" + (" (within 5 %)" if sign == 0 else "")
+    return f"{100 * (a - b) / b:+.1f} %" + (f" (within {100 * SAME_WITHIN:.0f} %)" if sign == 0 else "")
 
 
 def verdict_c03(res) -> Verdict | None:
@@ -187,7 +189,7 @@ def verdict_c16(res) -> Verdict | None:
                 ratios.append(e.median_ms / c.median_ms)
                 processes += [len(e.runs), len(c.runs)]
             # The claim holds for a sweep only if eager ends up slower AND falls further behind.
-            grew = ratios[1] > ratios[0] * 1.05 and ratios[1] > 1.0
+            grew = ratios[1] > ratios[0] * (1 + SAME_WITHIN) and ratios[1] > 1.0
             trends.append(grew)
             rows_out.append([f"{FRAMEWORK_LABELS[fw]}, {what} {xs[0]:,} → {xs[-1]:,}", mode_label(fw, eager_mode),
                              mode_label(fw, compiled_mode), f"{ratios[0]:.2f}× → {ratios[1]:.2f}×",
