@@ -341,12 +341,19 @@ def test_the_render_key_covers_the_render_package_and_its_templates():
     assert len(package) >= 6 and package <= sources
 
 
-def test_verdict_sentences_quote_the_threshold_the_code_applies(monkeypatch):
+def test_verdict_sentences_quote_the_threshold_the_code_applies():
     from engine.bench.render import format as fmt
     from engine.bench.render import verdicts
 
     assert fmt._ENV.globals["within"] == f"{100 * verdicts.SAME_WITHIN:.0f} %"
-    monkeypatch.setitem(fmt._ENV.globals, "within", "7 %")  # a changed rule reaches every sentence quoting it
-    for macro, values in (("c02_note", {"hw": "hw"}), ("c09_note", {"hw": "hw", "gpu": False}), ("c16_note", {"hw": "hw"})):
-        text = fmt.say("verdicts.md.j2", macro, **values)
-        assert "7 %" in text and "5 %" not in text, (macro, text)
+    saved = fmt._ENV.globals["within"]
+    fmt._ENV.globals["within"] = "7 %"  # a changed rule reaches every sentence quoting it
+    fmt._ENV.cache.clear()  # a loaded template keeps the globals it was loaded with
+    try:
+        for macro, values in (("c02_note", {"hw": "hw"}), ("c09_note", {"hw": "hw", "gpu": False}),
+                              ("c16_note", {"hw": "hw"})):
+            text = fmt.say("verdicts.md.j2", macro, **values)
+            assert "7 %" in text and "5 %" not in text, (macro, text)
+    finally:
+        fmt._ENV.globals["within"] = saved
+        fmt._ENV.cache.clear()

@@ -96,3 +96,28 @@ def test_measured_summary_opens_with_at_most_five_findings_and_folds_the_rest(re
     if "??? " in text:  # whatever is folded is still there, indented inside the collapsible block
         folded = text.split("??? ")[1]
         assert all(line.startswith("    - ") for line in folded.splitlines()[2:] if line.strip())
+
+
+def test_gpu_claims_take_their_figure_from_the_gpu_results_their_verdict_is_decided_on(tmp_path):
+    # A CPU builder that also holds a GPU machine's results: the GPU claims' verdicts are
+    # decided on the GPU results, so the figure beside each verdict must come from them too.
+    results = tmp_path / "results"
+    fixtures.write_all(results)
+    gpu_machine = "cuda-some-gpu-8c-12345678"
+    for case in ("headline", "ceiling"):
+        data = fixtures.synthetic_result(case, gpu_machine, seed=7)
+        data["manifest"]["device"] = "cuda"
+        for run in data["runs"]:
+            if run.get("ok", True) and "result" in run:
+                run["result"]["device_used"] = "cuda:0"
+                for sample in ("samples_ns",):  # unlike the CPU fixture's figures
+                    if sample in run["result"]:
+                        run["result"][sample] = [s // 3 for s in run["result"][sample]]
+        store.save(data, store.result_path(case, gpu_machine, results))
+    render.render_all(results, tmp_path / "out")
+    rows = _rows((tmp_path / "out" / "glance.md").read_text())
+    gpu_res = {case: store.load(store.result_path(case, gpu_machine, results)) for case in ("headline", "ceiling")}
+    for claim in ("C07", "C08", "C19"):
+        figure = rows[claim][2]
+        assert not figure.startswith("CPU only:"), (claim, figure)
+        assert figure == glance.FIGURES[claim.lower()](gpu_res), (claim, figure)

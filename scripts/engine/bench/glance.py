@@ -136,20 +136,25 @@ FIGURES = {"c02": fig_memory_modes, "c03": fig_compile, "c07": fig_speed, "c08":
            "c09": fig_memory_frameworks, "c16": fig_overhead, "c19": fig_utilization}
 
 
-def glance_md(res: dict, verdicts: dict[str, str], device_note: str) -> str:
-    """The compact claims table; ``verdicts`` holds each measured claim's generated verdict text."""
+def glance_md(res: dict, verdicts: dict[str, str], device_note: str, gpu_res: dict | None = None) -> str:
+    """The compact claims table; ``verdicts`` holds each measured claim's generated verdict text.
+
+    ``gpu_res`` is a GPU machine's results, where any are stored: the GPU claims' verdicts are
+    decided from those, so their deciding figures must come from the same results.
+    """
     out = ["| ID | Claim | Verdict | Deciding figure | Details |", "|---|---|---|---|---|"]
     for row in ledger():
         cid = row["id"].lower()
         word = verdict_word(verdicts[cid]) if cid in verdicts else None
         word = word or _ledger_word(row["verdict"])
         figure = NONE
-        if cid in FIGURES and res:
+        source = gpu_res if cid in GPU_CLAIMS and gpu_res else res
+        if cid in FIGURES and source:
             try:
-                figure = FIGURES[cid](res)
+                figure = FIGURES[cid](source)
             except (KeyError, IndexError, ValueError, StopIteration, TypeError, AttributeError):
                 figure = NONE
-            on_gpu = (res.get("headline") or {}).get("manifest", {}).get("device") == "cuda"
+            on_gpu = (source.get("headline") or {}).get("manifest", {}).get("device") == "cuda"
             if cid in GPU_CLAIMS and figure != NONE and not on_gpu:
                 figure = f"CPU only: {figure}"
         if figure == NONE:  # marked, so a phone can drop the empty line (docs/stylesheets/guide.css)

@@ -51,7 +51,7 @@ from engine.bench.render.tables import (
     size_md,
     workloads_md,
 )
-from engine.bench.render.verdicts import CLAIM_TITLES, MEASURED_CLAIMS, verdicts_md
+from engine.bench.render.verdicts import CLAIM_TITLES, MEASURED_CLAIMS, gpu_results, verdicts_md
 
 # What other code and the tests reach through ``render`` itself (``render.render_all``, ``render.best_pairs``).
 __all__ = ["CLAIM_TITLES", "MEASURED_CLAIMS", "best_md", "best_pairs", "headline_md", "out_dir", "render_all",
@@ -181,9 +181,11 @@ def render_all(root: Path | None = None, target: Path | None = None) -> list[Pat
     verdict_texts = verdicts_md(res, all_results)
     for claim, text in verdict_texts.items():
         files[f"verdict_{claim}.md"] = BANNER + text + "\n"
+    gpu = gpu_results(all_results)
     files["glance.md"] = BANNER + glance.glance_md(
         res, verdict_texts,
-        f"*Measured on {hw_phrase(res['headline'])}.*" if res.get("headline") else f"*{NOT_MEASURED}.*")
+        f"*Measured on {hw_phrase(res['headline'])}.*" if res.get("headline") else f"*{NOT_MEASURED}.*",
+        gpu[0][1] if gpu else None)
 
     others = []
     for mid in sorted(all_results):

@@ -52,7 +52,7 @@ def _say(macro: str, **values) -> str:
     return say("verdicts.md.j2", macro, **values)
 
 
-def _gpu_results(all_results: dict) -> list[tuple[str, dict]]:
+def gpu_results(all_results: dict) -> list[tuple[str, dict]]:
     return [(mid, cases) for mid, cases in sorted(all_results.items())
             if cases.get("headline", {}).get("manifest", {}).get("device") == "cuda"]
 
@@ -229,7 +229,7 @@ _SPEED_HEADER = ["Batch", "Precision", "PyTorch's fastest", "ms", "TensorFlow's 
 
 
 def verdict_c07(res, all_results) -> Verdict | None:
-    gpu = _gpu_results(all_results)
+    gpu = gpu_results(all_results)
     if gpu:
         table_rows, outcomes = [], []
         for _machine, cases in gpu:
@@ -272,7 +272,7 @@ _UTILIZATION_HEADER = ["Precision", "Fastest row", "GFLOP/s", "Share of own fram
 
 def _utilization_source(res, all_results):
     """The GPU results where any are stored, else this build's own (CPU) ones."""
-    gpu = _gpu_results(all_results)
+    gpu = gpu_results(all_results)
     return (gpu[0][1], True) if gpu else (res, False)
 
 
