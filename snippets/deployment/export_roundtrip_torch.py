@@ -10,15 +10,14 @@ eager model's logits. The doctest runs the round trip with few repeats:
 
 >>> import tempfile
 >>> model, X = trained_model_and_batch(train_steps=2)
->>> rows, notes = round_trip(model, X, Path(tempfile.mkdtemp()), repeats=3)
+>>> folder = Path(tempfile.mkdtemp())
+>>> rows, notes = round_trip(model, X, folder, repeats=3)
 >>> [row.artifact for row in rows]
 ['state_dict (.pt)', 'torch.export (.pt2)', 'ONNX (.onnx)', 'TorchScript (.pt)', 'ExecuTorch (.pte)']
 >>> all(row.max_abs_diff < 1e-4 and row.top1_agreement == 1.0 for row in rows)
 True
 >>> all(row.size_bytes > 34_826 * 4 for row in rows)  # every artifact holds the fp32 weights
 True
->>> folder = Path(tempfile.mkdtemp())
->>> _ = round_trip(model, X, folder, repeats=1)
 >>> check_request({"images": X[:3]}, folder / "cnn.onnx")
 []
 >>> check_request({"images": X[:3, :, :14]}, folder / "cnn.onnx")  # a wrong shape
