@@ -31,7 +31,7 @@ renders both records into ``docs/generated/ecosystem/install_costs.md``.
 ['a==1']
 >>> human_bytes(35_000_000)
 '33.4 MiB'
->>> lock_pins("# why\nabsl-py==1.4.0\ntfx==1.21.0  # the tool\n")
+>>> lock_pins("# why\\nabsl-py==1.4.0\\ntfx==1.21.0  # the tool\\n")
 ['absl-py==1.4.0', 'tfx==1.21.0']
 """
 
@@ -245,7 +245,7 @@ def render_own_venv(name: str, folder: str, record: dict | None) -> list[str]:
     shown = "".join(f"\n    {line}" for line in check["lines"])
     note = [
         f"`{folder}` is a **forced, unsupported combination**: installed with `--no-deps` because "
-        f"pip refuses the release as published (the `{name}` probe row above), it breaks "
+        f"pip refuses the release as published (the `{name} (as published)` row above), it breaks "
         f"**{check['conflicts']} declared requirements**, as `pip check` counted them when "
         "`make venv` built it:",
         "",

@@ -16,7 +16,7 @@ TF Serving feed it:
 ...        for name, v in zip(PIXELS, pixels)},
 ...     LABEL: tf.train.Feature(int64_list=tf.train.Int64List(value=[7]))}))
 >>> images = to_images(tf.constant([example.SerializeToString()]))
->>> tuple(images.shape), float(images[0, 0, 1, 0]) == 1 / 255
+>>> tuple(images.shape), abs(float(images[0, 0, 1, 0]) - 1 / 255) < 1e-7
 ((1, 28, 28, 1), True)
 """
 
