@@ -6,12 +6,17 @@
 #   make site GPU=1   creates .venv-torch and .venv-tf from requirements-gpu-{torch,tf}.txt,
 #                     runs `regen.py doctor`, and builds with GUIDE_PYTHON_TORCH / GUIDE_PYTHON_TF
 #                     pointing at them (the mkdocs process itself stays in .venv)
+# TFX cannot share .venv (it needs protobuf<7, pandas<3, ...), so `make venv` also builds
+# .venv-tfx from the lock requirements-tfx.txt, at the same time as .venv (make -j2).
 
 PYTHON ?= python3
 REQUIREMENTS ?= requirements.txt
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(notdir $(REQUIREMENTS))
+TFX_LOCK := requirements-tfx.txt
+TFX_VENV := .venv-tfx
+TFX_STAMP := $(TFX_VENV)/.installed-$(TFX_LOCK)
 
 ifeq ($(GPU),1)
 TORCH_VENV ?= .venv-torch
@@ -24,17 +29,19 @@ endif
 
 .PHONY: site serve test venv chromium clean
 
-site: $(STAMP) $(FRAMEWORK_STAMPS)
+site: venv
 	$(DOCTOR)
 	$(BIN)/mkdocs build --strict
 
-serve: $(STAMP)
+serve: venv
 	$(BIN)/mkdocs serve
 
-test: $(STAMP) chromium
+test: venv chromium
 	$(BIN)/python -m pytest
 
-venv: $(STAMP)
+# The environments are independent: install them at once, two pip processes side by side.
+venv:
+	@$(MAKE) --no-print-directory -j2 $(STAMP) $(TFX_STAMP) $(FRAMEWORK_STAMPS)
 
 $(STAMP): $(REQUIREMENTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,6 +55,16 @@ $(STAMP): $(REQUIREMENTS)
 	printf '%s\n%s\n' "$(CURDIR)/snippets" "$(CURDIR)/scripts" > \
 		"$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/pytorch-vs-tensorflow-guide.pth"
 	rm -f $(VENV)/.installed-*
+	touch $@
+
+# TFX's own environment: its lock, --no-deps, into a fresh venv (a lock installs onto nothing
+# else), timed and sized into $(TFX_VENV)/install-costs.json with what `pip check` says of it.
+$(TFX_STAMP): $(TFX_LOCK)
+	rm -rf $(TFX_VENV)
+	$(PYTHON) -m venv $(TFX_VENV)
+	$(PYTHON) scripts/engine/install_costs.py venv tfx $(TFX_LOCK) $(TFX_VENV) $(REQUIREMENTS)
+	printf '%s\n%s\n' "$(CURDIR)/snippets" "$(CURDIR)/scripts" > \
+		"$$($(TFX_VENV)/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/pytorch-vs-tensorflow-guide.pth"
 	touch $@
 
 # One environment per framework (GPU=1): FRAMEWORK_VENV(venv, requirements file).

@@ -71,3 +71,43 @@ def test_this_venv_record_matches_the_pins_when_present():
     groups = install_costs.parse_extras((ROOT / "requirements.txt").read_text())
     for name, extra in groups.items():
         assert data["extras"][name]["pins"] == extra.pins, name
+
+
+OWN = {"name": "tfx", "lock": "requirements-tfx.txt", "lock_sha256": "ab", "flags": ["--no-deps", "--no-compile"],
+       "pins": 120, "seconds": 35.2, "distributions": 120, "bytes": 2_188_648_201, "bytes_beyond_core": 839_138_031,
+       "same_as_core": ["keras", "numpy", "tensorflow-cpu"],
+       "pip_check": {"returncode": 1, "conflicts": 2, "lines": [
+           "tfx 1.21.0 has requirement ml-metadata<1.22.0,>=1.21.0, but you have ml-metadata 1.17.1.",
+           "tfx 1.21.0 requires keras-tuner, which is not installed."]}}
+
+
+def test_render_shows_the_own_venv_beside_the_refused_probe_and_counts_pip_checks_conflicts():
+    page = install_costs.render(RECORD, {"tfx": OWN})
+    assert ("| tfx (own venv `.venv-tfx`) | `requirements-tfx.txt`: 120 pins (--no-deps --no-compile) | 120 "
+            "| 2087.3 MiB, 800.3 MiB beyond the core stack's pins | 35.2 s |") in page
+    assert "| tfx (as published) | `tfx==1.21.0` | does not install: `ERROR: No matching distribution" in page
+    assert "**forced, unsupported combination**" in page and "breaks **2 declared requirements**" in page
+    assert "    tfx 1.21.0 requires keras-tuner, which is not installed." in page
+    assert "no record in `.venv-tfx`" in install_costs.render(RECORD, {"tfx": None})
+
+
+def test_make_venv_builds_the_tfx_venv_from_its_lock_beside_the_main_one():
+    makefile = (ROOT / "Makefile").read_text()
+    assert "$(MAKE) --no-print-directory -j2 $(STAMP) $(TFX_STAMP)" in makefile  # both at once
+    assert "install_costs.py venv tfx $(TFX_LOCK) $(TFX_VENV) $(REQUIREMENTS)" in makefile
+    for target in ("site: venv", "test: venv chromium"):
+        assert target in makefile
+    assert install_costs.OWN_VENVS["tfx"] == (".venv-tfx", "requirements-tfx.txt")
+    lock = (ROOT / "requirements-tfx.txt").read_text()
+    pins = install_costs.lock_pins(lock)
+    assert "tfx==1.21.0" in pins and all("==" in pin for pin in pins), "the lock pins every distribution exactly"
+    assert "--no-deps" in lock and "No matching distribution found for ml-metadata" in lock  # the header says why
+
+
+def test_this_tfx_venv_record_matches_its_lock_when_present():
+    record = install_costs.own_venv_record("tfx", ROOT)
+    if record is None:
+        pytest.skip(".venv-tfx was not built by make venv")
+    assert record["lock_sha256"] == install_costs.sha256_file(ROOT / "requirements-tfx.txt")
+    assert record["pins"] == len(install_costs.lock_pins((ROOT / "requirements-tfx.txt").read_text()))
+    assert record["pip_check"]["conflicts"] == len(record["pip_check"]["lines"]) > 0  # forced: pip check objects
