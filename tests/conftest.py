@@ -65,8 +65,9 @@ def build_site(site_dir: Path, **env_overrides: str) -> Build:
 
 # --- The session's build, started in the background --------------------------
 # On a fresh clone the strict build runs every example (minutes), mostly in
-# single-threaded framework imports. It starts as soon as collection ends, the
-# tests that need the built site run last, and every other test runs meanwhile.
+# single-threaded framework imports. It starts with the session when the whole
+# suite runs (before collection) or else once collection has selected a test that
+# needs it; those tests run last, and every other test runs meanwhile.
 # A test that reads what the build writes (docs/generated, .cache, the site)
 # must ask for `built_site`, which waits for it.
 _SESSION_BUILD: dict = {}
@@ -81,11 +82,27 @@ def pytest_collection_modifyitems(session, config, items):
     items.sort(key=_needs_build)
 
 
+def _start_session_build() -> None:
+    site_dir = Path(tempfile.mkdtemp(prefix="guide-test-")) / "site"
+    _SESSION_BUILD["site_dir"] = site_dir
+    _SESSION_BUILD["running"] = _start_build(site_dir)
+
+
+def _whole_suite(config) -> bool:
+    """The README's `make test` (no paths, no -k/-m): the built-site tests are certainly selected."""
+    return (config.args_source == pytest.Config.ArgsSource.TESTPATHS and not config.option.keyword
+            and not config.option.markexpr and not config.option.collectonly)
+
+
+def pytest_sessionstart(session):
+    if _whole_suite(session.config):  # start before collection, which imports both frameworks (~12 s)
+        _start_session_build()
+
+
 def pytest_collection_finish(session):
-    if any(_needs_build(item) for item in session.items) and not session.config.option.collectonly:
-        site_dir = Path(tempfile.mkdtemp(prefix="guide-test-")) / "site"
-        _SESSION_BUILD["site_dir"] = site_dir
-        _SESSION_BUILD["running"] = _start_build(site_dir)
+    needed = any(_needs_build(item) for item in session.items) and not session.config.option.collectonly
+    if needed and "running" not in _SESSION_BUILD:
+        _start_session_build()
 
 
 def pytest_sessionfinish(session):
