@@ -111,3 +111,26 @@ def test_this_tfx_venv_record_matches_its_lock_when_present():
     assert record["lock_sha256"] == install_costs.sha256_file(ROOT / "requirements-tfx.txt")
     assert record["pins"] == len(install_costs.lock_pins((ROOT / "requirements-tfx.txt").read_text()))
     assert record["pip_check"]["conflicts"] == len(record["pip_check"]["lines"]) > 0  # forced: pip check objects
+
+
+def test_a_failed_pip_install_is_one_line_naming_the_command_not_a_traceback(monkeypatch, tmp_path):
+    import subprocess
+
+    def failing_pip(*args, **kwargs):
+        raise subprocess.CalledProcessError(1, [".venv-tfx/bin/python", "-m", "pip", "install", "-r", "requirements-tfx.txt"])
+
+    monkeypatch.setattr(install_costs, "record_venv", failing_pip)
+    with pytest.raises(SystemExit) as stop:
+        install_costs.main(["venv", "tfx", "requirements-tfx.txt", str(tmp_path), "requirements.txt"])
+    message = str(stop.value.code)
+    assert message.count("\n") == 0
+    assert "`.venv-tfx/bin/python -m pip install -r requirements-tfx.txt` failed (exit 1)" in message
+    assert "make venv" in message
+
+
+def test_a_venv_without_its_interpreter_is_one_line_naming_the_fix(tmp_path):
+    with pytest.raises(SystemExit) as stop:
+        install_costs.main(["venv", "tfx", "requirements-tfx.txt", str(tmp_path / "absent"), "requirements.txt"])
+    message = str(stop.value.code)
+    assert message.count("\n") == 0 and f"cannot run {tmp_path / 'absent' / 'bin' / 'python'}" in message
+    assert "make venv" in message

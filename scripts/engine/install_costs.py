@@ -311,13 +311,27 @@ def refresh(mode: str, log: logging.Logger) -> None:
     log.info(f"install_costs: {'written' if wrote else 'unchanged'} from {path if data else 'no record'}")
 
 
+def main(argv: list[str]) -> None:
+    """``make venv``'s entry point. A failed ``pip install`` ends in one line naming the command (pip's own
+    error is printed just above it), not in a traceback from this script."""
+    try:
+        if len(argv) == 3 and argv[0] == "record":
+            record(Path(argv[1]), Path(argv[2]))
+        elif len(argv) == 2 and argv[0] == "base":
+            print("\n".join(base_lines(Path(argv[1]).read_text())))
+        elif len(argv) == 5 and argv[0] == "venv":
+            record_venv(argv[1], Path(argv[2]), Path(argv[3]), Path(argv[4]))
+        else:
+            sys.exit("usage: install_costs.py record REQUIREMENTS OUT.json | base REQUIREMENTS "
+                     "| venv NAME LOCK VENV REQUIREMENTS")
+    except subprocess.CalledProcessError as failed:
+        command = " ".join(str(part) for part in failed.cmd)
+        sys.exit(f"install_costs: `{command}` failed (exit {failed.returncode}); pip's error is above. "
+                 "Fix that (disk space, network, the pins), then run `make venv` again.")
+    except FileNotFoundError as missing:  # the venv's interpreter is not there
+        sys.exit(f"install_costs: cannot run {missing.filename}: {missing.strerror}. Run `make venv`, "
+                 "which creates the environment first.")
+
+
 if __name__ == "__main__":
-    if len(sys.argv) == 4 and sys.argv[1] == "record":
-        record(Path(sys.argv[2]), Path(sys.argv[3]))
-    elif len(sys.argv) == 3 and sys.argv[1] == "base":
-        print("\n".join(base_lines(Path(sys.argv[2]).read_text())))
-    elif len(sys.argv) == 6 and sys.argv[1] == "venv":
-        record_venv(sys.argv[2], Path(sys.argv[3]), Path(sys.argv[4]), Path(sys.argv[5]))
-    else:
-        sys.exit("usage: install_costs.py record REQUIREMENTS OUT.json | base REQUIREMENTS "
-                 "| venv NAME LOCK VENV REQUIREMENTS")
+    main(sys.argv[1:])
