@@ -111,6 +111,12 @@ def _require_frameworks(frameworks: tuple[str, ...]) -> None:
                          ".venv/bin/python, or fix GUIDE_PYTHON_TORCH / GUIDE_PYTHON_TF (nothing was run)")
 
 
+def machine_label() -> str:
+    from engine import machine
+
+    return machine.label(environment.fingerprint())
+
+
 def _logger() -> logging.Logger:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     return logging.getLogger("regen")
@@ -234,6 +240,56 @@ def run(case_names, exclude, framework, device, profile, repeats, force, allow_d
         sys.exit(1)
 
 
+@cli.command()
+@click.option("--dry-run", is_flag=True, help="Print the moves and change nothing.")
+@results_option
+def migrate(dry_run, results_dir) -> None:
+    """File every result under the id its manifest describes (docs/method.md#machine-identity).
+
+    Results measured before the machine fingerprint existed gain the fingerprint their manifest
+    allows (parts it lacks are marked unknown) and move to that id's folder; their runs are kept
+    as they are and nothing is deleted. Exit 0 done (or nothing to move), 2 a bad file or a clash.
+    """
+    from engine.bench import intake
+
+    root = _results_root(results_dir)
+    try:
+        moves = intake.migrate(root, dry_run=dry_run)
+    except store.StoreError as error:
+        raise InputError(str(error)) from None
+    for move in moves:
+        where = (f"{move.source.relative_to(root)} -> {move.target.relative_to(root)}" if move.target != move.source
+                 else f"{move.source.relative_to(root)}: fingerprint added")
+        click.echo(f"{'would move' if dry_run else 'moved'} {where}")
+    click.echo(f"{len(moves)} result file(s) {'to migrate' if dry_run else 'migrated'}" if moves
+               else "every result is filed under the machine it describes")
+
+
+@cli.command(name="import")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False))
+@click.option("--dry-run", is_flag=True, help="Check the folder and change nothing.")
+@click.option("--no-render", is_flag=True, help="Do not render fragments afterwards.")
+@results_option
+def import_cmd(folder, dry_run, no_render, results_dir) -> None:
+    """Take in FOLDER: results from another checkout or a pull request (a results/ folder, or one
+    machine's folder). Each file is checked as the store and the pull-request check check it and filed
+    under the machine its manifest describes. A bad or duplicate file refuses the whole folder (exit 2)
+    and nothing changes."""
+    from engine.bench import intake
+
+    root = _results_root(results_dir)
+    try:
+        written, warnings = intake.import_folder(Path(folder), root, dry_run=dry_run)
+    except store.StoreError as error:
+        raise InputError(str(error)) from None
+    for warning in warnings:
+        click.echo(f"warning: {warning.message}", err=True)
+    for path in written:
+        click.echo(f"{'would import' if dry_run else 'imported'} {path.relative_to(root)}")
+    if written and not dry_run and not no_render:
+        _render(root)
+
+
 @cli.command(name="render")
 @results_option
 def render_cmd(results_dir) -> None:
@@ -251,6 +307,7 @@ def list_cmd(profile, results_dir) -> None:
     """
     root = _results_root(results_dir)
     machine_id = environment.machine_id()
+    click.echo(f"this machine: {machine_id} ({machine_label()}); states are of its own results")
     worst = 0
     for name, case in CASES.items():
         path = store.result_path(name, machine_id, root)
@@ -278,6 +335,7 @@ def check(results_dir) -> None:
     here = environment.machine_id()
     invalid, stale = [], []
     files = store.result_files(root)
+    click.echo(f"this machine: {here} ({machine_label()})")
     for path in files:
         try:
             result = store.load(path)
@@ -292,8 +350,12 @@ def check(results_dir) -> None:
             reasons = store.stale_reasons(result, case, here)
             if reasons:
                 stale.append(f"{path.relative_to(root)}: stale ({'; '.join(reasons)})")
+            whose = "this machine"
+        else:  # another machine's: shown beside this one's, labelled; only its code can make it stale
+            reasons = store.code_reasons(result, case)
+            whose = "another machine" + (f"; stale: {'; '.join(reasons)}" if reasons else "")
         click.echo(f"ok  {path.relative_to(root)}  ({result['profile']}, {result['status']}, "
-                   f"{result['manifest'].get('timestamp', '?')})")
+                   f"{result['manifest'].get('timestamp', '?')}; {whose})")
     for name in CASES:
         if not store.result_path(name, here, root).exists():
             stale.append(f"{here}/{name}.json: missing on this machine")

@@ -74,7 +74,7 @@ def test_stale_when_code_versions_device_or_status_change(result):
     versions = json.loads(json.dumps(result))
     versions["manifest"]["versions"]["torch"] = "1.0.0"
     assert any("torch 1.0.0 ->" in r for r in store.stale_reasons(versions, case, machine))
-    assert any("device" in r for r in store.stale_reasons(result, case, "cuda-other-1c-00000000"))
+    assert any("another machine" in r for r in store.stale_reasons(result, case, "cuda-other-1c-00000000"))
     failed = {**result, "status": "failed", "failure": {"reason": "boom"}}
     assert any("boom" in r for r in store.stale_reasons(failed, case, machine))
 

@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from conftest import load_module
+from engine import machine as machine_mod
 from engine import paths
 from engine.bench import store
 from engine.bench.cases import CASES
@@ -230,14 +231,20 @@ def checker():
     return load_module(ROOT / ".github" / "scripts" / "contributed_results.py", "contributed_results")
 
 
+# A recorded machine (engine.machine) whose folder the contributions below are filed under.
+TEST_FINGERPRINT = {**machine_mod.cpu_fingerprint(machine_mod.ZEN4_EXAMPLE, 2), "model_name": "Test CPU"}
+TEST_MACHINE = machine_mod.machine_id(TEST_FINGERPRINT)
+
+
 def fresh_result(case_name: str, machine: str) -> dict:
     """A result file as `regen.py run` would write it for ``machine``, fresh for this commit."""
+    fingerprint = {"fingerprint": TEST_FINGERPRINT} if machine == TEST_MACHINE else {}
     return {
         "schema_version": store.SCHEMA_VERSION, "case": case_name, "status": "ok", "profile": "default",
         "code_hash": store.case_code_hash(CASES[case_name]),
         "manifest": {"machine_id": machine, "device": "cpu", "cpu_model": "Test CPU", "usable_cores": 2,
                      "memory_bytes": 2**33, "gpus": [], "versions": store.current_versions(),
-                     "timestamp": "2026-01-01T00:00:00+00:00"},
+                     "timestamp": "2026-01-01T00:00:00+00:00", **fingerprint},
         "runs": [],
     }
 
@@ -251,7 +258,7 @@ def write_folder(results: Path, machine: str, **changes) -> Path:
 
 
 def test_checker_passes_a_fresh_contribution(checker, tmp_path, capsys):
-    assert checker.validate(write_folder(tmp_path, "cpu-test-2c-00000000")) == 0, capsys.readouterr().out
+    assert checker.validate(write_folder(tmp_path, TEST_MACHINE)) == 0, capsys.readouterr().out
 
 
 @pytest.mark.parametrize("changes, message", [
@@ -260,7 +267,7 @@ def test_checker_passes_a_fresh_contribution(checker, tmp_path, capsys):
     ({"manifest": {"machine_id": "cpu-elsewhere-2c-11111111"}}, "filed under"),
 ])
 def test_checker_fails_a_contribution_the_site_cannot_show_as_it_stands(checker, tmp_path, capsys, changes, message):
-    folder = write_folder(tmp_path, "cpu-test-2c-00000000")
+    folder = write_folder(tmp_path, TEST_MACHINE)
     data = {**json.loads((folder / "headline.json").read_text()), **changes}
     if "manifest" in changes:
         data["manifest"] = {**fresh_result("headline", "x")["manifest"], **changes["manifest"]}
@@ -270,7 +277,7 @@ def test_checker_fails_a_contribution_the_site_cannot_show_as_it_stands(checker,
 
 
 def test_checker_fails_an_unreadable_file(checker, tmp_path, capsys):
-    folder = write_folder(tmp_path, "cpu-test-2c-00000000")
+    folder = write_folder(tmp_path, TEST_MACHINE)
     (folder / "inference.json").write_text("{not json")
     assert checker.validate(folder) == 1
     assert "::error file=" in capsys.readouterr().out
@@ -294,7 +301,7 @@ def test_checker_finds_the_changed_folders(checker, tmp_path):
 
 
 def test_checker_finds_a_machine_on_the_built_speed_page(checker, tmp_path):
-    folder = write_folder(tmp_path / "results", "cpu-test-2c-00000000")
+    folder = write_folder(tmp_path / "results", TEST_MACHINE)
     label = checker.machine_label(folder)
     page = tmp_path / "site" / "speed" / "index.html"
     page.parent.mkdir(parents=True)

@@ -9,9 +9,10 @@ machine a contribution came from, so this holds each *changed* folder
 * ``changed --base REF``  print the machine folders changed since REF, one a line
   (every folder when REF is empty, all zeros or unknown);
 * ``validate FOLDER...``  fail on: a file that does not load, an unknown case, a
-  manifest naming another machine than its folder, a failed last run, a timed
+  fingerprint naming another machine than its folder, a failed last run, a timed
   code hash that differs from this commit's code; warn on: a profile other
-  than ``default``, framework versions other than this runner's, no
+  than ``default``, framework versions other than this runner's (these checks
+  are ``engine.bench.intake.problems``, which ``regen.py import`` applies too); no
   ``headline.json`` (the Speed page's "Other machines" shows a machine by it);
 * ``shown --site DIR FOLDER...``  after the build, fail unless each folder's
   machine label is on the built Speed page (the runner's own folder, the
@@ -33,8 +34,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from engine import environment  # noqa: E402
-from engine.bench import render, store  # noqa: E402
-from engine.bench.cases import CASES  # noqa: E402
+from engine.bench import intake, render, store  # noqa: E402
 
 RESULTS = Path("results")
 
@@ -63,10 +63,6 @@ def changed_folders(base: str, root: Path = ROOT) -> list[str]:
     return sorted(name for name in names if (results / name).is_dir())  # a deleted folder needs no check
 
 
-def _tf_version(versions: dict) -> str | None:
-    return versions.get("tensorflow") or versions.get("tensorflow-cpu")
-
-
 def validate(folder: Path) -> int:
     """Annotate what is wrong with one machine folder; return the number of errors."""
     errors = 0
@@ -82,35 +78,9 @@ def validate(folder: Path) -> int:
             annotate("error", str(error), path)
             errors += 1
             continue
-        case = CASES.get(path.stem)
-        if case is None:
-            annotate("error", f"{path}: unknown case {path.stem!r} (known: {', '.join(CASES)})", path)
-            errors += 1
-            continue
-        manifest = result["manifest"]
-        if manifest.get("machine_id") != folder.name:
-            annotate("error", f"{path}: measured on {manifest.get('machine_id')!r}, filed under {folder.name!r}; "
-                     "commit the folder `regen.py run` wrote, unrenamed", path)
-            errors += 1
-        if result.get("status") == "failed":
-            annotate("error", f"{path}: the last run failed ({result.get('failure', {}).get('reason', '?')}); "
-                     "fix it and rerun before committing", path)
-            errors += 1
-        if result["code_hash"] != store.case_code_hash(case):
-            annotate("error", f"{path}: the timed code changed since this was measured; rerun "
-                     f"`.venv/bin/python scripts/regen.py run {path.stem}` on that machine at this commit", path)
-            errors += 1
-        if result.get("profile") != "default":
-            annotate("warning", f"{path}: profile {result.get('profile')!r}; the site's results come from the "
-                     "default profile (`regen.py run` without --profile)", path)
-        recorded = manifest.get("versions", {})
-        differ = [f"{name} {recorded.get(name)} (here {now.get(name)})" for name in ("torch", "keras", "numpy")
-                  if recorded.get(name) != now.get(name)]
-        if _tf_version(recorded) != _tf_version(now):
-            differ.append(f"tensorflow {_tf_version(recorded)} (here {_tf_version(now)})")
-        if differ:
-            annotate("warning", f"{path}: measured with other versions than requirements.txt installs: "
-                     + ", ".join(differ), path)
+        for problem in intake.problems(path, folder.name, result, now):  # the checks `regen.py import` applies
+            annotate(problem.level, problem.message, path)
+            errors += problem.level == "error"
     if not (folder / "headline.json").exists():
         annotate("warning", f"{folder}: no headline.json, so the Speed page's \"Other machines\" will not "
                  "show this machine", folder)

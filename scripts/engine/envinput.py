@@ -59,6 +59,43 @@ def run_mode(environ: Mapping[str, str] | None = None) -> str:
     return mode
 
 
+BENCH_RUN_MODES = ("stale", "none", "all")
+
+
+def bench_run(environ: Mapping[str, str] | None = None, default: str | None = None) -> str:
+    """What the build does with benchmark cases: GUIDE_BENCH_RUN, else ``default``, else GUIDE_RUN's mode.
+
+    ``none`` builds the benchmark tables from stored results only. The tests use it: on a machine
+    with no stored results the first build measures the quick profile (minutes), and the tests
+    check the pages' shape, not this machine's speed.
+    """
+    return bench_run_set(environ) or default or run_mode(environ)
+
+
+def bench_run_set(environ: Mapping[str, str] | None = None) -> str | None:
+    """GUIDE_BENCH_RUN's mode where it is set, else None."""
+    raw = _get(environ, "GUIDE_BENCH_RUN")
+    mode = (raw or "").strip().lower()
+    if mode and mode not in BENCH_RUN_MODES:
+        raise _problem("GUIDE_BENCH_RUN", raw, f"not one of {', '.join(BENCH_RUN_MODES)}")
+    return mode or None
+
+
+def machine_file(environ: Mapping[str, str] | None = None) -> Path | None:
+    """GUIDE_MACHINE_FILE: a recorded machine description the engine takes as this machine's
+    (engine.machine); checked here so a bad one is one line before anything runs."""
+    from engine import machine
+
+    raw = _get(environ, "GUIDE_MACHINE_FILE")
+    if raw is None or not raw.strip():
+        return None
+    try:
+        machine.load_description(Path(raw.strip()))
+    except machine.MachineFileError as error:
+        raise EnvError(str(error)) from None
+    return Path(raw.strip())
+
+
 def jobs(environ: Mapping[str, str] | None = None) -> int:
     """Snippets run at once: GUIDE_JOBS, capped at the usable cores (default: up to 2)."""
     cores = environment.usable_cores()
@@ -235,20 +272,25 @@ class Settings:
     results_dir: Path | None
     mnist: Path | None
     pythons: dict[str, str] = dataclass_field(default_factory=dict)
+    bench_run: str | None = None
+    machine_file: Path | None = None
 
     def line(self) -> str:
         data = f"MNIST from {self.mnist}" if self.mnist else "scikit-learn digits (GUIDE_MNIST unset)"
         own = {fw: python for fw, python in self.pythons.items() if python != sys.executable}
         envs = "".join(f"; {fw} runs in {python}" for fw, python in own.items())
-        return (f"guide: GUIDE_RUN={self.run}; {self.jobs} snippet(s) at a time; benchmark profile "
-                f"{self.bench_profile}{' (downgrades allowed)' if self.allow_downgrade else ''}; data: {data}{envs}")
+        bench = f"GUIDE_BENCH_RUN={self.bench_run}; " if self.bench_run else ""
+        recorded = f"; machine description from {self.machine_file}" if self.machine_file else ""
+        return (f"guide: GUIDE_RUN={self.run}; {bench}{self.jobs} snippet(s) at a time; benchmark profile "
+                f"{self.bench_profile}{' (downgrades allowed)' if self.allow_downgrade else ''}; data: {data}{envs}"
+                f"{recorded}")
 
 
 def read(environ: Mapping[str, str] | None = None) -> Settings:
     """Every variable, checked together; raises EnvError listing each bad one on its own line."""
     parsers = {"run": run_mode, "jobs": jobs, "bench_profile": bench_profile, "quiet_wait_s": quiet_wait_s,
                "allow_downgrade": allow_downgrade, "results_dir": results_dir, "mnist": check_mnist,
-               "pythons": interpreters}
+               "pythons": interpreters, "bench_run": bench_run_set, "machine_file": machine_file}
     values, problems = {}, []
     for field, parse in parsers.items():
         try:

@@ -15,11 +15,11 @@ import hashlib
 import json
 import os
 import platform
-import re
-import shutil
 import subprocess
 from importlib import metadata
 from pathlib import Path
+
+from engine import machine
 
 # Packages whose version changes what a snippet prints or how fast it runs.
 FRAMEWORK_PACKAGES = ("torch", "tensorflow", "tensorflow-cpu", "keras", "numpy", "tensorboard")
@@ -101,22 +101,9 @@ def versions_for(framework: str | None) -> dict:
     return interpreter_packages(envinput.python_for(framework))["versions"]
 
 
-@functools.lru_cache(maxsize=1)
 def gpu_names() -> tuple[str, ...]:
-    """Names of the NVIDIA GPUs this process may use; empty without a driver."""
-    if os.environ.get("CUDA_VISIBLE_DEVICES", None) in ("", "-1"):
-        return ()
-    smi = shutil.which("nvidia-smi")
-    if not smi:
-        return ()
-    try:
-        listing = subprocess.run(
-            [smi, "--query-gpu=name,driver_version", "--format=csv,noheader"],
-            capture_output=True, text=True, timeout=20, check=True,
-        ).stdout
-    except (OSError, subprocess.SubprocessError):
-        return ()
-    return tuple(line.split(",")[0].strip() for line in listing.splitlines() if line.strip())
+    """Names of the NVIDIA GPUs this process may use; empty without a driver (engine.machine reads them)."""
+    return tuple(gpu["name"] for gpu in machine.smi_gpus()[0])
 
 
 PROBES_DIR = Path(__file__).resolve().parent / "probes"
@@ -199,19 +186,16 @@ def device_label(device: str | None = None) -> str:
     return f"cpu ({cpu_model()})"
 
 
-@functools.lru_cache(maxsize=1)
 def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return re.sub(r"\s+", " ", line.split(":", 1)[1]).strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+    return machine.cpu_model_from(machine.cpuinfo()) or platform.processor() or platform.machine()
 
 
 def usable_cores() -> int:
-    """Cores this process may really use: affinity mask, capped by a cgroup CPU quota."""
+    """Cores this process may really use: affinity mask, capped by a cgroup CPU quota (or what a recorded
+    machine description, GUIDE_MACHINE_FILE, says)."""
+    recorded = machine.recorded()
+    if recorded:
+        return recorded["usable_cores"]
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
@@ -226,6 +210,9 @@ def usable_cores() -> int:
 
 
 def memory_bytes() -> int | None:
+    recorded = machine.recorded()
+    if recorded:
+        return recorded.get("memory_bytes")
     try:
         for line in Path("/proc/meminfo").read_text().splitlines():
             if line.startswith("MemTotal:"):
@@ -239,29 +226,17 @@ def memory_bytes() -> int | None:
 BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
 
 
-@functools.lru_cache(maxsize=1)
 def cpu_flags() -> frozenset[str]:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("flags"):
-                return frozenset(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return frozenset()
+    return machine.cpu_flags_from(machine.cpuinfo())
 
 
-@functools.lru_cache(maxsize=1)
 def gpu_compute_capability() -> tuple[int, int] | None:
     """The first visible NVIDIA GPU's compute capability, from nvidia-smi (None without one)."""
-    smi = shutil.which("nvidia-smi")
-    if not smi or not gpu_names():
-        return None
+    gpus = machine.smi_gpus()[0]
     try:
-        out = subprocess.run([smi, "--query-gpu=compute_cap", "--format=csv,noheader"],
-                             capture_output=True, text=True, timeout=20, check=True).stdout.split()
-        major, minor = out[0].split(".")
+        major, minor = str(gpus[0]["compute_capability"]).split(".")
         return int(major), int(minor)
-    except (OSError, subprocess.SubprocessError, IndexError, ValueError):
+    except (IndexError, KeyError, ValueError):
         return None
 
 
@@ -312,17 +287,16 @@ def capabilities(device: str | None = None, flags: frozenset[str] | None = None,
     }
 
 
-def machine_id(device: str | None = None) -> str:
-    """A folder name for results from this class of machine.
+def fingerprint(device: str | None = None) -> dict:
+    """What decides which kernels run on this machine (engine.machine, docs/method.md#machine-identity)."""
+    return machine.fingerprint(device or detect_device(), usable_cores())
 
-    Built from hardware, never the hostname, so a CI runner of the same kind
-    finds and reuses results committed from a developer's machine.
-    """
-    device = device or detect_device()
-    hardware = gpu_names()[0] if device == "cuda" and gpu_names() else cpu_model()
-    slug = re.sub(r"[^a-z0-9]+", "-", hardware.lower()).strip("-")[:40]
-    digest = hashlib.sha256(f"{hardware}|{usable_cores()}|{device}".encode()).hexdigest()[:8]
-    return f"{device}-{slug}-{usable_cores()}c-{digest}"
+
+def machine_id(device: str | None = None) -> str:
+    """The folder this machine's results are filed under, from its fingerprint (never the hostname),
+    so a CI runner of the same kind finds the results committed from a developer's machine, and a
+    machine of another kind (the same model string without AMX, say) does not."""
+    return machine.machine_id(fingerprint(device))
 
 
 def manifest(device: str | None = None) -> dict:
@@ -332,6 +306,7 @@ def manifest(device: str | None = None) -> dict:
         "device": device,
         "device_label": device_label(device),
         "machine_id": machine_id(device),
+        "fingerprint": fingerprint(device),
         "cpu_model": cpu_model(),
         "usable_cores": usable_cores(),
         "memory_bytes": memory_bytes(),

@@ -34,6 +34,7 @@ def refresh_for_build(mode: str, log: logging.Logger) -> None:
 
     if mode not in ("stale", "none", "all"):
         raise ValueError(f"unknown mode {mode!r}")
+    mode = envinput.bench_run(default=mode)  # GUIDE_BENCH_RUN, where set, decides for the benchmarks
     ran, kept = [], {}
     if mode != "none":
         profile = envinput.bench_profile()

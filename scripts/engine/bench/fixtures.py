@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from common import tiers
-from engine import environment
+from engine import environment, machine
 from engine.bench import cases as cases_mod
 from engine.bench import harness, store, timed_env
 from engine.bench.cases import CASES
@@ -75,8 +75,12 @@ def _recorded_profile(fw: str, mode: str, batch: int) -> dict:
 
 
 def synthetic_result(case_name: str, machine_id: str | None = None, seed: int = 0, profile: str = "default",
-                     repeats: int = 4, capabilities: dict | None = None) -> dict:
-    """A result of ``repeats`` processes per configuration of ``profile`` on a CPU with ``capabilities``."""
+                     repeats: int = 4, capabilities: dict | None = None, fingerprint: dict | None = None) -> dict:
+    """A result of ``repeats`` processes per configuration of ``profile`` on a CPU with ``capabilities``.
+
+    Measured on this machine by default; on the machine of ``fingerprint`` (engine.machine) where given.
+    A ``machine_id`` alone names another machine whose manifest predates fingerprints.
+    """
     case = CASES[case_name]
     rng = np.random.default_rng(seed)
     capabilities = capabilities or environment.capabilities("cpu", flags=frozenset({"avx512_bf16"}))
@@ -90,6 +94,11 @@ def synthetic_result(case_name: str, machine_id: str | None = None, seed: int = 
                            described=case.description)
                 runs.append({**run, "variant": variant} if variant else run)
     manifest = environment.manifest("cpu")
+    if fingerprint is not None:
+        manifest["fingerprint"] = fingerprint
+        machine_id = machine_id or machine.machine_id(fingerprint)
+    elif machine_id and machine_id != manifest["machine_id"]:
+        del manifest["fingerprint"]
     manifest.update({"machine_id": machine_id or environment.machine_id("cpu"),
                      "timestamp": "2026-01-01T00:00:00+00:00", "versions": store.current_versions(),
                      "threads": {"intra_op": 2, "inter_op": 2, "OMP_NUM_THREADS": 2},

@@ -20,7 +20,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from engine import atomic, envinput, environment, keys, paths
+from engine import atomic, envinput, environment, keys, machine, paths
 from engine.bench import schema
 from engine.bench.cases import PROFILES, Case
 
@@ -96,8 +96,19 @@ def load(path: Path) -> dict:
     return validate(data, str(path))
 
 
+def refuse_recorded_machine(path: Path) -> None:
+    """A recorded machine description (GUIDE_MACHINE_FILE) changes what the engine believes, not the CPU
+    the timed code runs on: its measurements must never be filed in the repository's results/."""
+    recorded = machine.recorded_path()
+    if recorded and Path(path).resolve().is_relative_to(paths.RESULTS_DIR.resolve()):
+        raise StoreError(f"GUIDE_MACHINE_FILE={recorded} is set, so these runs would be filed as that machine's "
+                         f"in {paths.RESULTS_DIR}, though they ran on this CPU; set GUIDE_RESULTS_DIR to a scratch "
+                         "folder (nothing was saved)")
+
+
 def save(data: dict, path: Path) -> None:
     validate(data, str(path))
+    refuse_recorded_machine(path)
     atomic.write_json_atomic(path, data)
 
 
@@ -158,15 +169,72 @@ def require_results(root: Path | None = None) -> None:
                          "rendering it would blank every fragment, so nothing was rendered")
 
 
-def stale_reasons(result: dict | None, case: Case, machine_id: str | None = None) -> list[str]:
-    """Why ``result`` no longer describes the code and machine of now; empty when fresh."""
+def measured_on(result: dict) -> str:
+    """The id of the machine that measured ``result``: from the fingerprint its manifest records, or,
+    for a result older than fingerprints, from what its manifest allows (engine.machine)."""
+    return machine.machine_id(machine.fingerprint_from_manifest(result["manifest"]))
+
+
+def is_this_machine(result: dict, machine_id: str | None = None) -> bool:
+    return measured_on(result) == (machine_id or environment.machine_id())
+
+
+# The instruction sets a dispatch probe's kernel names imply, and the CPU flag each needs.
+ISA_IN_KERNEL_NAMES = (("amx", "amx_tile"), ("avx512_core_bf16", "avx512_bf16"), ("avx512_bf16", "avx512_bf16"),
+                       ("avx512_core_fp16", "avx512_fp16"), ("avx512_core_vnni", "avx512_vnni"),
+                       ("avx10", "avx512f"), ("avx512", "avx512f"), ("avx2", "avx2"))
+
+
+def lacking_isa(result: dict, flags: frozenset[str] | None = None) -> list[str]:
+    """The instruction sets a dispatch result's kernels name that this CPU lacks (``["amx_tile"]``): such
+    a result was measured on another machine, whatever folder it is filed in.
+
+    >>> lacking_isa({"case": "dispatch", "runs": [{"ok": True, "result": {"matmul_bf16": {"impl": "brg_matmul:avx10_1_512_amx"}}}]},
+    ...             flags=frozenset({"avx512f", "avx512_bf16"}))
+    ['amx_tile']
+    """
+    if result.get("case") != "dispatch" or result.get("manifest", {}).get("device", "cpu") != "cpu":
+        return []
+    flags = environment.cpu_flags() if flags is None else flags
+    named = " ".join(text.lower() for run in result.get("runs", []) if run.get("ok")
+                     for key, text in _walk(run.get("result")) if key in ("impl", "isa"))
+    needed = []
+    for token, flag in ISA_IN_KERNEL_NAMES:
+        if token in named and flag not in flags and flag not in needed:
+            needed.append(flag)
+    return needed
+
+
+def _walk(value, key: str = ""):
+    """(key, text) for every string in a nested probe record."""
+    if isinstance(value, dict):
+        for name, item in value.items():
+            yield from _walk(item, name)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _walk(item, key)
+    elif isinstance(value, str):
+        yield key, value
+
+
+def code_reasons(result: dict | None, case: Case) -> list[str]:
+    """Why ``result`` no longer describes the code of now, on whatever machine it was measured."""
     if result is None:
         return ["missing"]
     reasons = []
     if result.get("status") == "failed":
         reasons.append(f"last run failed: {result.get('failure', {}).get('reason', '?')}")
     if result["code_hash"] != case_code_hash(case):
-        reasons.append("workload code changed")
+        reasons.append(f"workload code changed since it was measured on {result['manifest'].get('timestamp', '?')[:10]}"
+                       f" (code {result['code_hash'][:12]})")
+    return reasons
+
+
+def stale_reasons(result: dict | None, case: Case, machine_id: str | None = None) -> list[str]:
+    """Why ``result`` no longer describes the code and machine of now; empty when fresh."""
+    reasons = code_reasons(result, case)
+    if result is None:
+        return reasons
     recorded = result["manifest"].get("versions", {})
     now = current_versions()
     changed = sorted(k for k in set(recorded) | set(now) if k in VERSION_KEYS and recorded.get(k) != now.get(k))
@@ -174,8 +242,12 @@ def stale_reasons(result: dict | None, case: Case, machine_id: str | None = None
         reasons.append("versions changed: " + ", ".join(
             f"{k} {recorded.get(k, '-')} -> {now.get(k, '-')}" for k in changed))
     machine_id = machine_id or environment.machine_id()
-    if result["manifest"].get("machine_id") != machine_id:
-        reasons.append(f"different device ({result['manifest'].get('machine_id')})")
+    source = measured_on(result)
+    if source != machine_id:
+        reasons.append(f"measured on another machine ({source})")
+    lacking = lacking_isa(result)
+    if lacking:
+        reasons.append(f"its kernels need {', '.join(lacking)}, which this CPU lacks: measured on another machine")
     return reasons
 
 
