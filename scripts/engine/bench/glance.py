@@ -136,11 +136,46 @@ FIGURES = {"c02": fig_memory_modes, "c03": fig_compile, "c07": fig_speed, "c08":
            "c09": fig_memory_frameworks, "c16": fig_overhead, "c19": fig_utilization}
 
 
-def glance_md(res: dict, verdicts: dict[str, str], device_note: str, gpu_res: dict | None = None) -> str:
+def verdicts_per_machine(all_results: dict, verdicts_fn, names: dict[str, str]) -> dict[str, dict[str, str]]:
+    """Each measured claim's verdict word on each machine that measured it: {claim: {machine name: word}}.
+
+    A GPU claim is decided from every GPU machine's results together (verdicts.gpu_results), so
+    it counts the GPU machines and cannot differ between them here.
+    """
+    found: dict[str, dict[str, str]] = {}
+    for mid in sorted(all_results):
+        for cid, text in verdicts_fn(all_results[mid], all_results).items():
+            word = verdict_word(text)
+            if word and not word.lower().startswith("not measured"):
+                found.setdefault(cid, {})[names[mid]] = word
+    gpu = [mid for mid in sorted(all_results)
+           if (all_results[mid].get("headline") or {}).get("manifest", {}).get("device") == "cuda"]
+    for cid in GPU_CLAIMS:
+        if gpu and cid in found:
+            word = next(iter(found[cid].values()))
+            found[cid] = {names[mid]: word for mid in gpu}
+    return found
+
+
+def machines_note(per_machine: dict[str, str] | None) -> str:
+    """``on 2 machines``, or where the verdict differs between them, which machine says what."""
+    if not per_machine:
+        return ""
+    if len(set(per_machine.values())) > 1:
+        parts = "; ".join(f"{word} on {name}" for name, word in per_machine.items())
+        return f'<br><span class="glance-machines glance-machines--differs">differs between machines: {parts}</span>'
+    count = len(per_machine)
+    return f'<br><span class="glance-machines">on {count} machine{"s" if count > 1 else ""}</span>'
+
+
+def glance_md(res: dict, verdicts: dict[str, str], device_note: str, gpu_res: dict | None = None,
+              machine_verdicts: dict[str, dict[str, str]] | None = None) -> str:
     """The compact claims table; ``verdicts`` holds each measured claim's generated verdict text.
 
     ``gpu_res`` is a GPU machine's results, where any are stored: the GPU claims' verdicts are
     decided from those, so their deciding figures must come from the same results.
+    ``machine_verdicts`` (verdicts_per_machine) adds, under a measured claim's badge, on how many
+    machines it was measured, and flags a verdict that differs between them.
     """
     out = ["| ID | Claim | Verdict | Deciding figure | Details |", "|---|---|---|---|---|"]
     for row in ledger():
@@ -160,6 +195,8 @@ def glance_md(res: dict, verdicts: dict[str, str], device_note: str, gpu_res: di
         if figure == NONE:  # marked, so a phone can drop the empty line (docs/stylesheets/guide.css)
             figure = f'<span class="glance-none">{NONE}</span>'
         badge = f'<span class="verdict verdict--{badge_class(word)}">{word}</span>'
+        if cid in verdicts:
+            badge += machines_note((machine_verdicts or {}).get(cid))
         where = row["where"]
         out.append(f"| [{row['id']}](claims.md#{cid}) | {row['claim']} | {badge} | {figure} | {where} |")
     # The wrapper gives the stylesheet a hook: on a phone each row becomes a compact card (docs/stylesheets).

@@ -19,10 +19,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine import atomic, environment, paths
+from engine import atomic, environment, machine, paths
 from engine.bench import generic, glance, store
 from engine.bench import summarize as S
 from engine.bench.cases import CASES
+from engine.bench.render import machines as machines_mod
 from engine.bench.render.charts import (
     THEMES,
     alt_memory,
@@ -95,10 +96,15 @@ def provenance(result: dict, reasons: list[str]) -> str:
     return text + "\n"
 
 
-def primary_machine(all_results: dict) -> str | None:
+def primary_machine(all_results: dict, here: str | None = None) -> str | None:
+    """The machine whose results fill the page's tables: this build's wherever it has any.
+
+    Only a build that did not measure (GUIDE_RUN=none, GUIDE_BENCH_RUN=none) on a machine with no
+    stored results shows another machine's, the newest, and ``whose.md`` says so in the page's first lines.
+    """
     if not all_results:
         return None
-    here = environment.machine_id()
+    here = here or environment.machine_id()
     if here in all_results:
         return here
     return max(all_results, key=lambda mid: max(r["manifest"].get("timestamp", "") for r in all_results[mid].values()))
@@ -108,13 +114,18 @@ def render_all(root: Path | None = None, target: Path | None = None) -> list[Pat
     """Write every fragment and chart; return the files that changed."""
     all_results = store.load_all(root)
     target = target or out_dir()
-    primary = primary_machine(all_results)
+    here = environment.machine_id()
+    primary = primary_machine(all_results, here)
     res = all_results.get(primary, {}) if primary else {}
     files: dict[str, str | bytes] = {}
 
     def stale(case_name):
         result = res.get(case_name)
-        return store.stale_reasons(result, CASES[case_name]) if result and case_name in CASES else []
+        if not result or case_name not in CASES:
+            return []
+        # Another machine's results are not stale for being another machine's: whose.md says whose they are.
+        return store.stale_reasons(result, CASES[case_name]) if primary == here else \
+            store.code_reasons(result, CASES[case_name])
 
     def fragment(name, case_name, body_fn):
         result = res.get(case_name)
@@ -182,17 +193,28 @@ def render_all(root: Path | None = None, target: Path | None = None) -> list[Pat
     for claim, text in verdict_texts.items():
         files[f"verdict_{claim}.md"] = BANNER + text + "\n"
     gpu = gpu_results(all_results)
+    here_label = machine.label(environment.fingerprint())
+    if not res.get("headline"):
+        device_note = f"*{NOT_MEASURED}.*"
+    elif primary == here:
+        device_note = f"*Benchmarks from this build's machine: {hw_phrase(res['headline'])}.*"
+    else:
+        device_note = (f"*Benchmarks from {hw_phrase(res['headline'])}: **not this build's machine** ({here_label}), "
+                       "which has no stored results; see [Speed](speed.md).*")
     files["glance.md"] = BANNER + glance.glance_md(
-        res, verdict_texts,
-        f"*Measured on {hw_phrase(res['headline'])}.*" if res.get("headline") else f"*{NOT_MEASURED}.*",
-        gpu[0][1] if gpu else None)
+        res, verdict_texts, device_note, gpu[0][1] if gpu else None,
+        machine_verdicts=glance.verdicts_per_machine(all_results, verdicts_md, machines_mod.names(all_results)))
+    files["whose.md"] = BANNER + machines_mod.whose(all_results, primary, here, here_label) + "\n"
+    for name, data in machines_mod.machines_files(all_results, here).items():
+        files[name] = data if isinstance(data, bytes) else BANNER + data
 
     others = []
     for mid in sorted(all_results):
         if mid == primary or "headline" not in all_results[mid]:
             continue
         result = all_results[mid]["headline"]
-        others.append(f"### {hardware(result)}\n\n" + provenance(result, []) + "\n"
+        others.append(f"### {hardware(result)}\n\n" + provenance(result, store.code_reasons(result, CASES["headline"]))
+                      + "\n"
                       + headline_md(result, all_results[mid].get("ceiling")))
     files["other_machines.md"] = BANNER + ("\n".join(others) if others else _prov("no_other_machines") + "\n")
 
