@@ -26,7 +26,7 @@ import click
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from engine import envinput, environment, procs  # noqa: E402
+from engine import envinput, environment, machine, procs  # noqa: E402
 from engine.bench import cases as cases_mod  # noqa: E402
 from engine.bench import harness, render, store  # noqa: E402
 from engine.bench.cases import CASES, PROFILES  # noqa: E402
@@ -112,8 +112,6 @@ def _require_frameworks(frameworks: tuple[str, ...]) -> None:
 
 
 def machine_label() -> str:
-    from engine import machine
-
     return machine.label(environment.fingerprint())
 
 
@@ -494,7 +492,8 @@ def new(page, name, bench) -> None:
 def main() -> None:
     try:
         cli()
-    except (environment.DeviceError, environment.InterpreterError) as error:  # e.g. blind to the GPU nvidia-smi lists
+    except (environment.DeviceError, environment.InterpreterError,
+            machine.MachineFileError) as error:  # e.g. blind to the GPU nvidia-smi lists, a bad GUIDE_MACHINE_FILE
         click.echo(f"Error: {error}", err=True)
         sys.exit(2)
 

@@ -27,6 +27,21 @@ def load_module(path: Path, name: str | None = None):
     return module
 
 
+def copy_of_the_repository(target: Path, with_build_outputs: bool = False) -> Path:
+    """The tracked files (as they are in the working tree), plus the build's caches when asked."""
+    files = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, text=True, check=True)
+    for rel in filter(None, files.stdout.split("\0")):
+        source = ROOT / rel
+        if source.is_file():
+            (target / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / rel)
+    if with_build_outputs:  # what a contributor's clone has after one `make site`: only the new pair runs
+        for rel in (".cache", "docs/generated"):
+            if (ROOT / rel).exists():
+                shutil.copytree(ROOT / rel, target / rel, dirs_exist_ok=True)
+    return target
+
+
 @dataclass
 class Build:
     site_dir: Path

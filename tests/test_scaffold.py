@@ -10,22 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from conftest import copy_of_the_repository
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _copy_of_the_repository(target: Path, with_build_outputs: bool = False) -> Path:
-    """The tracked files (as they are in the working tree), plus the build's caches when asked."""
-    files = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, text=True, check=True)
-    for rel in filter(None, files.stdout.split("\0")):
-        source = ROOT / rel
-        if source.is_file():
-            (target / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target / rel)
-    if with_build_outputs:  # what a contributor's clone has after one `make site`: only the new pair runs
-        for rel in (".cache", "docs/generated"):
-            if (ROOT / rel).exists():
-                shutil.copytree(ROOT / rel, target / rel, dirs_exist_ok=True)
-    return target
 
 
 def _env(repo: Path) -> dict[str, str]:
@@ -51,7 +38,7 @@ def _tree(repo: Path) -> dict[str, bytes]:
     ("graphs", "loop_torch", "framework suffix"),
 ])
 def test_a_bad_name_is_one_clear_line_and_writes_nothing(tmp_path, page, name, why):
-    repo = _copy_of_the_repository(tmp_path / "repo")
+    repo = copy_of_the_repository(tmp_path / "repo")
     before = _tree(repo)
     done = _new(repo, page, name)
     assert done.returncode == 2, done.stdout + done.stderr
@@ -61,7 +48,7 @@ def test_a_bad_name_is_one_clear_line_and_writes_nothing(tmp_path, page, name, w
 
 
 def test_a_scaffolded_pair_passes_pairing_includes_doctests_and_the_strict_build(tmp_path, built_site):
-    repo = _copy_of_the_repository(tmp_path / "repo", with_build_outputs=True)
+    repo = copy_of_the_repository(tmp_path / "repo", with_build_outputs=True)
     done = _new(repo, "contributed", "first_example")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "created snippets/contributed/first_example_torch.py" in done.stdout
@@ -85,14 +72,14 @@ def test_a_page_with_a_pair_and_a_benchmark_is_one_copied_folder_and_one_nav_lin
     folder and the nav line, and its strict build runs the pair, measures the case and shows the case's
     table (the generic one: the case has no renderer of its own) on the new page.
     """
-    scratch = _copy_of_the_repository(tmp_path / "scratch")
+    scratch = copy_of_the_repository(tmp_path / "scratch")
     done = _new(scratch, "contributed", "first_bench", "--bench")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "created snippets/contributed/contributed_cases.py" in done.stdout
     nav_line = "  - Contributed: contributed.md\n"
     assert nav_line in (scratch / "mkdocs.yml").read_text()
 
-    repo = _copy_of_the_repository(tmp_path / "repo", with_build_outputs=True)
+    repo = copy_of_the_repository(tmp_path / "repo", with_build_outputs=True)
     before = {name: data for name, data in _tree(repo).items() if not name.startswith((".cache", "docs/generated"))}
     shutil.copytree(scratch / "snippets" / "contributed", repo / "snippets" / "contributed")  # the one folder
     mkdocs = repo / "mkdocs.yml"

@@ -81,6 +81,21 @@ def bench_run_set(environ: Mapping[str, str] | None = None) -> str | None:
     return mode or None
 
 
+def bench_cases(environ: Mapping[str, str] | None = None) -> tuple[str, ...] | None:
+    """GUIDE_BENCH_CASES: the benchmark cases a measuring build may run (comma-separated; unset: all).
+    The others are shown from what is stored."""
+    from engine.bench.cases import CASES
+
+    raw = _get(environ, "GUIDE_BENCH_CASES")
+    if raw is None or not raw.strip():
+        return None
+    names = tuple(name.strip() for name in raw.split(",") if name.strip())
+    unknown = [name for name in names if name not in CASES]
+    if unknown or not names:
+        raise _problem("GUIDE_BENCH_CASES", raw, f"not a comma-separated list of cases ({', '.join(CASES)})")
+    return names
+
+
 def machine_file(environ: Mapping[str, str] | None = None) -> Path | None:
     """GUIDE_MACHINE_FILE: a recorded machine description the engine takes as this machine's
     (engine.machine); checked here so a bad one is one line before anything runs."""
@@ -273,6 +288,7 @@ class Settings:
     mnist: Path | None
     pythons: dict[str, str] = dataclass_field(default_factory=dict)
     bench_run: str | None = None
+    bench_cases: tuple[str, ...] | None = None
     machine_file: Path | None = None
 
     def line(self) -> str:
@@ -280,6 +296,7 @@ class Settings:
         own = {fw: python for fw, python in self.pythons.items() if python != sys.executable}
         envs = "".join(f"; {fw} runs in {python}" for fw, python in own.items())
         bench = f"GUIDE_BENCH_RUN={self.bench_run}; " if self.bench_run else ""
+        bench += f"benchmark cases {', '.join(self.bench_cases)} only; " if self.bench_cases else ""
         recorded = f"; machine description from {self.machine_file}" if self.machine_file else ""
         return (f"guide: GUIDE_RUN={self.run}; {bench}{self.jobs} snippet(s) at a time; benchmark profile "
                 f"{self.bench_profile}{' (downgrades allowed)' if self.allow_downgrade else ''}; data: {data}{envs}"
@@ -290,7 +307,8 @@ def read(environ: Mapping[str, str] | None = None) -> Settings:
     """Every variable, checked together; raises EnvError listing each bad one on its own line."""
     parsers = {"run": run_mode, "jobs": jobs, "bench_profile": bench_profile, "quiet_wait_s": quiet_wait_s,
                "allow_downgrade": allow_downgrade, "results_dir": results_dir, "mnist": check_mnist,
-               "pythons": interpreters, "bench_run": bench_run_set, "machine_file": machine_file}
+               "pythons": interpreters, "bench_run": bench_run_set, "bench_cases": bench_cases,
+               "machine_file": machine_file}
     values, problems = {}, []
     for field, parse in parsers.items():
         try:

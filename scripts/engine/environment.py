@@ -282,8 +282,8 @@ def capabilities(device: str | None = None, flags: frozenset[str] | None = None,
         "bf16": {"available": bool(found),
                  "evidence": f"CPU flags: {', '.join(found)}" if found else
                  f"this CPU has none of the bf16 flags {', '.join(BF16_CPU_FLAGS)}"},
-        "tf32": {"available": False, "evidence": "TF32 is an NVIDIA GPU format; this build measured a CPU"},
-        "cuda_graphs": {"available": False, "evidence": "CUDA graphs need an NVIDIA GPU; this build measured a CPU"},
+        "tf32": {"available": False, "evidence": "TF32 is an NVIDIA GPU format; these runs were on a CPU"},
+        "cuda_graphs": {"available": False, "evidence": "CUDA graphs need an NVIDIA GPU; these runs were on a CPU"},
     }
 
 

@@ -242,28 +242,41 @@ def _live_smi_gpus() -> tuple[list[dict], str | None]:
     smi = shutil.which("nvidia-smi")
     if not smi:
         return [], None
+    listing = None
+    # compute_cap is a query field of newer drivers only; an older one still lists the GPUs by name.
+    for fields in ("name,compute_cap,memory.total", "name,memory.total", "name"):
+        try:
+            listing = subprocess.run([smi, f"--query-gpu={fields}", "--format=csv,noheader,nounits"],
+                                     capture_output=True, text=True, timeout=20, check=True).stdout
+            break
+        except (OSError, subprocess.SubprocessError):
+            continue
+    if listing is None:
+        return [], None
     try:
-        listing = subprocess.run([smi, "--query-gpu=name,compute_cap,memory.total", "--format=csv,noheader,nounits"],
-                                 capture_output=True, text=True, timeout=20, check=True).stdout
         header = subprocess.run([smi], capture_output=True, text=True, timeout=20).stdout
     except (OSError, subprocess.SubprocessError):
-        return [], None
-    return parse_smi(listing, header)
+        header = ""
+    return parse_smi(listing, header, fields.split(","))
 
 
-def parse_smi(listing: str, header: str) -> tuple[list[dict], str | None]:
+def parse_smi(listing: str, header: str, fields: list[str] | None = None) -> tuple[list[dict], str | None]:
     """``nvidia-smi --query-gpu=name,compute_cap,memory.total --format=csv,noheader,nounits`` and the
     plain ``nvidia-smi`` banner (its "CUDA Version: 13.0") as GPU records and the driver's CUDA version.
 
     >>> parse_smi("NVIDIA H100 80GB HBM3, 9.0, 81559\\n", "| NVIDIA-SMI 580.65  Driver Version: 580.65  CUDA Version: 13.0 |")
     ([{'name': 'NVIDIA H100 80GB HBM3', 'compute_capability': '9.0', 'memory_mib': 81559}], '13.0')
+    >>> parse_smi("Tesla T4, [N/A]\\n", "", ["name", "memory.total"])  # an older driver: no compute_cap field
+    ([{'name': 'Tesla T4', 'compute_capability': None, 'memory_mib': None}], None)
     """
+    fields = fields or ["name", "compute_cap", "memory.total"]
     gpus = []
     for line in listing.splitlines():
-        parts = [part.strip() for part in line.split(",")]
-        if len(parts) >= 3 and parts[0]:
-            gpus.append({"name": parts[0], "compute_capability": parts[1] or None,
-                         "memory_mib": _int(parts[2]) if parts[2].isdigit() else None})
+        values = dict(zip(fields, (part.strip() for part in line.split(",")), strict=False))
+        if values.get("name"):
+            cc, memory = values.get("compute_cap") or "", values.get("memory.total") or ""
+            gpus.append({"name": values["name"], "compute_capability": cc if re.fullmatch(r"\d+\.\d+", cc) else None,
+                         "memory_mib": int(memory) if memory.isdigit() else None})
     found = re.search(r"CUDA Version:\s*([0-9.]+)", header)
     return gpus, found.group(1) if found else None
 

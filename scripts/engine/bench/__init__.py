@@ -41,7 +41,11 @@ def refresh_for_build(mode: str, log: logging.Logger) -> None:
         allow_downgrade = envinput.allow_downgrade()
         device = harness.resolve_device("auto")
         machine_id = environment.machine_id(device)
+        store.refuse_recorded_machine(store.machine_dir(machine_id))  # before minutes of measuring, not after
+        chosen = envinput.bench_cases() or tuple(CASES)
         for name, case in CASES.items():
+            if name not in chosen:
+                continue
             path = store.result_path(name, machine_id)
             previous = store.load(path) if path.exists() else None
             reasons = store.stale_reasons(previous, case, machine_id)

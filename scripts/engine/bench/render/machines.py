@@ -97,22 +97,35 @@ def machine_rows(all_results: dict, here: str, label_of: dict[str, str]) -> list
     return rows
 
 
+def verdict(ratio) -> str | None:
+    """The noise rule's verdict, or None where too few processes stand behind a side to decide at all
+    (a quick profile's single process): "not decided" is not "no significant difference"."""
+    return outcome(ratio) if ratio.enough_processes else None
+
+
 def agreement(all_results: dict, label_of: dict[str, str]) -> str:
-    """One sentence: does each best-vs-best verdict hold on every machine that measured it, or where does it flip."""
+    """One sentence: does each best-vs-best verdict hold on every machine that decided it, or where does it flip."""
     by_comparison: dict[tuple[str, str], dict[str, str]] = {}
+    undecided: dict[str, int] = {}
     for mid in sorted(all_results):
         for c in comparisons(all_results[mid]):
-            by_comparison.setdefault((c["model"], c["precision"]), {})[mid] = outcome(c["ratio"])
+            if verdict(c["ratio"]) is None:
+                undecided[label_of[mid]] = undecided.get(label_of[mid], 0) + 1
+                continue
+            by_comparison.setdefault((c["model"], c["precision"]), {})[mid] = verdict(c["ratio"])
     shared = {key: verdicts for key, verdicts in by_comparison.items() if len(verdicts) > 1}
-    if len(all_results) < 2 or not shared:
+    undecided_note = _say("undecided", machines=undecided) if undecided else ""
+    if len(all_results) < 2:
         return _say("agreement_one", machines=[label_of[mid] for mid in sorted(all_results)])
+    if not shared:
+        return _say("agreement_none", machines=len(all_results)) + undecided_note
     flips = []
     for (model, precision), verdicts in shared.items():
         if len(set(verdicts.values())) > 1:
             flips.append({"what": f"{model} {PRECISION_NAMES[precision]}",
                           "where": [f"{verdict} on {label_of[mid]}" for mid, verdict in verdicts.items()]})
     return _say("agreement", machines=len(all_results), shared=len(shared), holds=len(shared) - len(flips),
-                flips=flips)
+                flips=flips) + undecided_note
 
 
 def ratio_rows(all_results: dict, here: str, label_of: dict[str, str]) -> list[list[str]]:
@@ -120,12 +133,12 @@ def ratio_rows(all_results: dict, here: str, label_of: dict[str, str]) -> list[l
     for mid in sorted(all_results):
         for c in comparisons(all_results[mid]):
             ratio = c["ratio"]
-            verdict = outcome(ratio)
-            if not ratio.significant:
-                verdict += f" ({ratio.why_not})"
+            decided = verdict(ratio)
+            said = (decided + (f" ({ratio.why_not})" if not ratio.significant else "") if decided
+                    else f"not decided ({ratio.why_not.removeprefix('not decided: ')})")
             rows.append([label_of[mid] + (" (this build)" if mid == here else ""), c["model"],
                          PRECISION_NAMES[c["precision"]], str(c["batch"]), c["torch"].label, c["tf"].label,
-                         ratio_ci(ratio, "×"), verdict])
+                         ratio_ci(ratio, "×"), said])
     return rows
 
 
