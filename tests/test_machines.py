@@ -155,12 +155,15 @@ def test_a_dispatch_result_naming_amx_is_another_machines_on_a_cpu_without_it(mo
     assert "which this CPU lacks" in line and listed.returncode == 1, listed.stdout
 
 
-def test_a_recorded_machine_never_files_runs_in_the_repositorys_results(monkeypatch):
+def test_a_recorded_machine_never_files_runs_in_the_repositorys_results(monkeypatch, tmp_path):
     describe(monkeypatch, "amd_epyc_zen3_nobf16.json")
+    repository_results = tmp_path / "repo" / "results"  # stands in for results/, so a broken guard writes here
+    monkeypatch.setattr(store.paths, "RESULTS_DIR", repository_results)
     data = fixtures.synthetic_result("ceiling")
     with pytest.raises(store.StoreError, match="GUIDE_MACHINE_FILE=.*set GUIDE_RESULTS_DIR"):
-        store.save(data, store.result_path("ceiling", data["manifest"]["machine_id"], ROOT / "results"))
-    assert not (ROOT / "results" / data["manifest"]["machine_id"]).exists()
+        store.save(data, store.result_path("ceiling", data["manifest"]["machine_id"], repository_results))
+    assert not repository_results.exists()
+    store.save(data, store.result_path("ceiling", data["manifest"]["machine_id"], tmp_path / "scratch"))  # elsewhere: fine
 
 
 # --- the Machines section ----------------------------------------------------------------------
