@@ -1,5 +1,10 @@
 """Parity, PyTorch side: run a pair's PyTorch model on the fixed batch and write everything to an .npz.
 
+Twice per pair: ``ROLES["proof"]`` in float64 on the CPU (the proof that the
+mapping is right; skipped for a pair that says why it cannot), and
+``ROLES["fp32"]`` in fp32 on the default device with the default backend,
+as a user runs it (measured and reported).
+
 The file holds the model's ``state_dict`` (``state/<name>``, in PyTorch's
 layout and order), the fixed batch, the logits, the cross-entropy loss, every
 parameter's gradient (``grad/<name>``) and the parameters after one Adam step
@@ -10,10 +15,13 @@ to both, which is not the same update). ``common.parity_tf`` reads it.
 >>> import tempfile, pathlib
 >>> path = pathlib.Path(tempfile.mkdtemp()) / "custom_layer.npz"
 >>> data = np.load(export("custom_layer", path))
->>> data["logits"].shape, data["state/1.weight"].shape, data["grad/1.weight"].shape
-((8, 10), (784, 64), (784, 64))
+>>> data["logits"].shape, data["state/1.weight"].shape, data["grad/1.weight"].shape, str(data["dtype"])
+((8, 10), (784, 64), (784, 64), 'float32')
+>>> str(np.load(export("custom_layer", path, "float64"))["grad/1.weight"].dtype)
+'float64'
 
-Run it as ``python snippets/common/parity_torch.py OUT_DIR [PAIR ...]``: it writes ``OUT_DIR/<pair>.npz``.
+Run it as ``python snippets/common/parity_torch.py OUT_DIR [PAIR ...]``: it writes
+``OUT_DIR/<pair>.proof.npz`` and ``OUT_DIR/<pair>.fp32.npz``.
 """
 
 from __future__ import annotations
@@ -27,6 +35,9 @@ import torch
 import torch.nn.functional as F
 
 from common import parity
+
+# role -> (dtype, device): the proof on the CPU, whatever the machine has; fp32 where a user runs it.
+ROLES = {"proof": ("float64", "cpu"), "fp32": ("float32", None)}
 
 
 def build(pair: parity.Pair) -> torch.nn.Module:
@@ -62,14 +73,17 @@ def _numpy(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, np.ndarra
 
 
 # --8<-- [start:parity]
-def export(pair_name: str, path: str | Path) -> Path:
+def export(pair_name: str, path: str | Path, dtype: str = "float32", device: str | None = None) -> Path:
     pair = parity.PAIRS[pair_name]
     # fp32 means fp32: no TF32 matmuls or convolutions on an NVIDIA GPU.
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    model = build(pair).to(device)
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    # Built as everywhere else (fp32, same seed), then cast: the float64 model holds the same weights.
+    model = build(pair).to(device=device, dtype=getattr(torch, dtype))
     X, y = parity.fixed_batch(pair)
+    if np.issubdtype(X.dtype, np.floating):  # images; token ids stay integers
+        X = X.astype(dtype)
     if pair.frozen_batch_norm:
         calibrate_batch_norm(model, torch.from_numpy(X).to(device))
     model.eval() if pair.frozen_batch_norm else model.train()
@@ -81,7 +95,7 @@ def export(pair_name: str, path: str | Path) -> Path:
     params = dict(model.named_parameters())
     grads = {name: p.grad for name, p in params.items()}
 
-    adam = pair.optimizer
+    adam = parity.optimizer_for(pair, dtype)
     steps = {}
     for label, eps in (("step", parity.torch_epsilon_for_keras(adam["epsilon"], adam["beta_2"])),
                        ("step_same_eps", adam["epsilon"])):
@@ -103,7 +117,8 @@ def export(pair_name: str, path: str | Path) -> Path:
         path,
         pair=pair.name, device=device, torch_version=torch.__version__,
         state_names=np.array(list(state)), param_names=np.array(list(params)),
-        input=X, target=y, logits=logits.detach().cpu().numpy(), loss=np.float32(loss.item()),
+        dtype=dtype, mkldnn=torch.backends.mkldnn.is_available() and torch.backends.mkldnn.enabled,
+        input=X, target=y, logits=logits.detach().cpu().numpy(), loss=np.asarray(loss.item(), dtype),
         **_numpy(state, "state"), **_numpy(grads, "grad"), **steps,
     )
     return path
@@ -114,4 +129,7 @@ if __name__ == "__main__":
     if len(sys.argv) < 2 or not set(sys.argv[2:]) <= set(parity.PAIRS):
         sys.exit(f"usage: parity_torch.py OUT_DIR [PAIR ...]  (pairs: {', '.join(parity.PAIRS)})")
     for name in sys.argv[2:] or parity.PAIRS:
-        print(export(name, Path(sys.argv[1]) / f"{name}.npz"))
+        for role, (dtype, device) in ROLES.items():
+            if role == "proof" and parity.PAIRS[name].float64_blocker:
+                continue  # no float64 proof; the page says why
+            print(export(name, Path(sys.argv[1]) / f"{name}.{role}.npz", dtype, device))
