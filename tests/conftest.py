@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import http.server
 import importlib.util
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -130,6 +134,44 @@ def pytest_sessionfinish(session):
         running[0].wait()
     if "site_dir" in _SESSION_BUILD:
         shutil.rmtree(_SESSION_BUILD.pop("site_dir").parent, ignore_errors=True)
+
+
+# --- The browser: Debian's chromium, driven by Playwright ----------------------
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# Flags for a root, offline, headless run: without the networking ones Chromium
+# keeps trying to reach Google's services from this closed network.
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:  # one line per request would bury a failing test's output
+        pass
+
+
+@contextlib.contextmanager
+def serving(directory: Path):
+    """A built site on a loopback port, for the browser; yields its base URL."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(directory)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not shutil.which("chromium") and not shutil.which(CHROMIUM):
+        pytest.fail("Debian's chromium is not installed; `make test` installs it")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
 
 
 @pytest.fixture(scope="session")

@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-import functools
-import http.server
-import shutil
-import threading
 from urllib.parse import urlparse
 
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-pytestmark = pytest.mark.browser
+from conftest import serving
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-# Flags for a root, offline, headless run: without the networking ones Chromium
-# keeps trying to reach Google's services from this closed network.
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
+pytestmark = pytest.mark.browser
 
 TAB_STATE_JS = """
 () => [...document.querySelectorAll('.tabbed-set')].map(set => {
@@ -43,24 +33,8 @@ def _settle_on(page, label: str, timeout_ms: float = 1500) -> None:
 
 @pytest.fixture(scope="module")
 def served(built_site):
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(built_site.site_dir))
-    handler.log_message = lambda *args: None
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not shutil.which("chromium") and not shutil.which(CHROMIUM):
-        pytest.fail("Debian's chromium is not installed; `make test` installs it")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    with serving(built_site.site_dir) as url:
+        yield url
 
 
 class PageWatch:
@@ -198,10 +172,10 @@ def test_the_claims_table_reads_on_a_390_px_phone(browser, served, scheme):
         assert r["figure_visible"] == r["has_figure"], r
 
 
-def test_the_speed_page_opens_short_with_its_long_tables_folded(browser, served):
+def assert_the_speed_page_opens_short(browser, base_url: str) -> None:
     """The summary first; every long table and every code listing starts inside a closed note."""
     page = browser.new_page(viewport={"width": 1280, "height": 900})
-    page.goto(f"{served}/speed/", wait_until="networkidle")
+    page.goto(f"{base_url}/speed/", wait_until="networkidle")
     height = page.evaluate("() => document.documentElement.scrollHeight")
     loose = page.evaluate("""() => [...document.querySelectorAll('article table, article .tabbed-set')]
         .filter(el => !el.closest('details:not([open])'))
@@ -209,10 +183,15 @@ def test_the_speed_page_opens_short_with_its_long_tables_folded(browser, served)
         .map(el => (el.innerText || '').slice(0, 60))""")
     first = page.evaluate("() => document.querySelector('article h2').innerText")
     phone = browser.new_page(viewport=PHONE)
-    phone.goto(f"{served}/speed/", wait_until="networkidle")
+    phone.goto(f"{base_url}/speed/", wait_until="networkidle")
     phone_height = phone.evaluate("() => document.documentElement.scrollHeight")
     page.close()
     phone.close()
     assert height < 18000 and phone_height < 25000, (height, phone_height)  # it was 29,807 and 37,346
     assert first.startswith("What the numbers say")
     assert loose == []
+
+
+def test_the_speed_page_opens_short_with_its_long_tables_folded(browser, served):
+    """Whatever machine and profile the primary results are (tests/test_foreign_machine.py checks a quick one)."""
+    assert_the_speed_page_opens_short(browser, served)

@@ -88,10 +88,8 @@ def machine_rows(all_results: dict, here: str, label_of: dict[str, str]) -> list
         state = (_say("state_stale", count=len(stale), total=len(results), files=stale) if stale
                  else _say("state_current", total=len(results)))
         profiles = ", ".join(sorted({r["profile"] for r in results.values()}))
-        gpu = fp.get("kind") == "gpu"
-        rows.append([label_of[mid] + (" **(this build)**" if mid == here else ""),
-                     "GPU" if gpu else "CPU", "–" if gpu else str(fp.get("cores", "?")),
-                     "–" if gpu else machine.bf16_phrase(fp.get("isa") or {}),
+        cores = results[next(iter(results))]["manifest"].get("usable_cores", fp.get("cores", "?"))
+        rows.append([label_of[mid] + (" **(this build)**" if mid == here else ""), str(cores),
                      versions.get("torch", "?"), versions.get("tensorflow") or versions.get("tensorflow-cpu", "?"),
                      profiles, _dates(results), state])
     return rows
@@ -157,17 +155,22 @@ def chart(all_results: dict, label_of: dict[str, str], theme: str) -> bytes | No
     colors = _MACHINE_COLORS if theme == "light" else _MACHINE_COLORS_DARK
     step = 0.7 / max(1, len(series))
     for index, (mid, found) in enumerate(series.items()):
-        ys, xs, lows, highs = [], [], [], []
-        for c in found:
-            ys.append(keys.index((c["model"], c["precision"])) + (index - (len(series) - 1) / 2) * step)
-            xs.append(c["ratio"].ratio)
-            lows.append(c["ratio"].ratio - c["ratio"].low)
-            highs.append(c["ratio"].high - c["ratio"].ratio)
-        if ys:
-            ax.errorbar(xs, ys, xerr=[lows, highs], fmt="o", capsize=3, color=colors[index % len(colors)],
-                        label=label_of[mid])
+        color = colors[index % len(colors)]
+        for decided in (True, False):  # a hollow marker: too few processes for the noise rule to decide
+            chosen = [c for c in found if (verdict(c["ratio"]) is not None) == decided]
+            if not chosen:
+                continue
+            ys = [keys.index((c["model"], c["precision"])) + (index - (len(series) - 1) / 2) * step for c in chosen]
+            xs = [c["ratio"].ratio for c in chosen]
+            xerr = [[c["ratio"].ratio - c["ratio"].low for c in chosen], [c["ratio"].high - c["ratio"].ratio for c in chosen]]
+            ax.errorbar(xs, ys, xerr=xerr, fmt="o", capsize=3, color=color, mfc=color if decided else "none",
+                        label=label_of[mid] + ("" if decided else " (not decided)"))
     ax.axvline(1.0, color=_TEXT[theme], linewidth=0.8, linestyle="--")
     ax.set_xscale("log")
+    from matplotlib.ticker import FuncFormatter
+
+    for axis_ticks in (ax.xaxis.set_major_formatter, ax.xaxis.set_minor_formatter):
+        axis_ticks(FuncFormatter(lambda value, _pos: f"{value:g}×"))
     ax.set_yticks(range(len(keys)), [f"{model} {PRECISION_NAMES[p]}" for model, p in keys])
     ax.invert_yaxis()
     ax.set_xlabel("PyTorch ÷ TensorFlow step time, each at its fastest (95 % interval); left of 1: PyTorch faster")
@@ -187,7 +190,7 @@ def machines_files(all_results: dict, here: str) -> dict[str, str | bytes]:
     """The Machines section's fragments and chart (see the module docstring)."""
     label_of = names(all_results)
     files: dict[str, str | bytes] = {}
-    header = ["Machine", "Device", "Cores", "bf16 / AMX", "PyTorch", "TensorFlow", "Profile", "Measured", "Results"]
+    header = ["Machine", "Cores", "PyTorch", "TensorFlow", "Profile", "Measured", "Results"]
     rows = machine_rows(all_results, here, label_of)
     files["machines.md"] = (table(header, rows) if rows else _say("no_results") + "\n") + "\n" + \
         agreement(all_results, label_of) + "\n"
