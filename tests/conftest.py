@@ -54,7 +54,10 @@ class Build:
 
 
 def _start_build(site_dir: Path, **env_overrides: str) -> tuple[subprocess.Popen, float]:
-    env = {**os.environ, **env_overrides}
+    # The benchmark pages come from the stored results: on a machine without any, a measuring build
+    # would spend minutes on the quick profile, and the tests check the pages, not this CPU's speed
+    # (tests/test_foreign_machine.py measures, on a recorded machine description).
+    env = {**os.environ, "GUIDE_BENCH_RUN": os.environ.get("GUIDE_BENCH_RUN", "none"), **env_overrides}
     # The log goes to a file, not a pipe: nobody reads a pipe while the build runs in the background.
     with open(_log_path(site_dir), "w") as log:
         process = subprocess.Popen(
@@ -104,10 +107,7 @@ def pytest_collection_modifyitems(session, config, items):
 def _start_session_build() -> None:
     site_dir = Path(tempfile.mkdtemp(prefix="guide-test-")) / "site"
     _SESSION_BUILD["site_dir"] = site_dir
-    # The benchmark pages come from the stored results: on a machine without any, a measuring build
-    # would spend minutes on the quick profile, and the tests check the pages, not this CPU's speed
-    # (tests/test_foreign_machine.py measures on a recorded machine description instead).
-    _SESSION_BUILD["running"] = _start_build(site_dir, GUIDE_BENCH_RUN=os.environ.get("GUIDE_BENCH_RUN", "none"))
+    _SESSION_BUILD["running"] = _start_build(site_dir)
 
 
 def _whole_suite(config) -> bool:

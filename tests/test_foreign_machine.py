@@ -30,7 +30,9 @@ ZEN3 = ROOT / "tests" / "fixtures" / "machines" / "amd_epyc_zen3_nobf16.json"
 
 
 def _text(page: Path) -> str:
-    return html.unescape(re.sub(r"<[^>]+>", " ", page.read_text(encoding="utf-8")))
+    """The page's article as text (no navigation, no head), with its spaces folded."""
+    article = page.read_text(encoding="utf-8").split("<article", 1)[1].split("</article>", 1)[0]
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", "<article" + article)).split())
 
 
 @dataclass
