@@ -345,8 +345,8 @@ def _crosscheck(batch_size, rounds) -> None:
             done, timed_out = procs.run([envinput.python_for(framework), "-m", "engine.bench.crosscheck", framework,
                                          str(batch_size), mode], 600,
                                         env=child_env(device, environment.usable_cores()))
-            if timed_out or done.returncode != 0:
-                why = "timed out after 600 s" if timed_out else procs.describe_exit(done.returncode)
+            why = procs.failure(done, timed_out, 600)
+            if why:
                 raise click.ClickException(f"reference timing ({framework}) {why}: "
                                            + " | ".join(done.stderr.strip().splitlines()[-3:]))
             reference = _json.loads(done.stdout.strip().splitlines()[-1])

@@ -70,8 +70,8 @@ def _run_side(side: str, workdir: Path, names: list[str]) -> None:
     # Each side under its own framework's interpreter (GUIDE_PYTHON_TORCH / GUIDE_PYTHON_TF on GPU builders).
     done, timed_out = procs.run([envinput.python_for(side), str(SIDES[side]), str(workdir), *names], TIMEOUT_S,
                                 cwd=paths.ROOT, env=snippet_env(workdir))
-    if timed_out or done.returncode != 0:
-        why = f"timed out after {TIMEOUT_S} s" if timed_out else procs.describe_exit(done.returncode)
+    why = procs.failure(done, timed_out, TIMEOUT_S)  # its exit, or what it left running
+    if why:
         tail = "\n".join((done.stderr or done.stdout).rstrip().splitlines()[-25:])
         raise ParityFailure(f"{SIDES[side].relative_to(paths.ROOT)} {' '.join(names)}: {why}\n{tail}")
 
