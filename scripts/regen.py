@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from engine import envinput, environment, procs  # noqa: E402
 from engine.bench import cases as cases_mod  # noqa: E402
-from engine.bench import harness, render, store  # noqa: E402
+from engine.bench import harness, render, schema, store  # noqa: E402
 from engine.bench.cases import CASES, PROFILES  # noqa: E402
 
 
@@ -294,6 +294,8 @@ def check(results_dir) -> None:
                 stale.append(f"{path.relative_to(root)}: stale ({'; '.join(reasons)})")
         click.echo(f"ok  {path.relative_to(root)}  ({result['profile']}, {result['status']}, "
                    f"{result['manifest'].get('timestamp', '?')})")
+        if schema.unknown_keys(result):  # read, and shown, but a contribution carrying it is refused
+            click.echo(f"WARNING {store.unknown_keys_line(path, result)}", err=True)
     for name in CASES:
         if not store.result_path(name, here, root).exists():
             stale.append(f"{here}/{name}.json: missing on this machine")

@@ -8,7 +8,8 @@ machine a contribution came from, so this holds each *changed* folder
 
 * ``changed --base REF``  print the machine folders changed since REF, one a line
   (every folder when REF is empty, all zeros or unknown);
-* ``validate FOLDER...``  fail on: a file that does not load, an unknown case, a
+* ``validate FOLDER...``  fail on: a file that does not load (over the size limit, a run
+  listed twice, the schema's other rules), a top-level key the schema does not name, an unknown case, a
   manifest naming another machine than its folder, a failed last run, a timed
   code hash that differs from this commit's code; warn on: a profile other
   than ``default``, framework versions other than this runner's, no
@@ -33,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from engine import environment  # noqa: E402
-from engine.bench import render, store  # noqa: E402
+from engine.bench import render, schema, store  # noqa: E402
 from engine.bench.cases import CASES  # noqa: E402
 
 RESULTS = Path("results")
@@ -82,6 +83,9 @@ def validate(folder: Path) -> int:
             annotate("error", str(error), path)
             errors += 1
             continue
+        if schema.unknown_keys(result):  # what the site never reads has no place in the repository
+            annotate("error", store.unknown_keys_line(path, result), path)
+            errors += 1
         case = CASES.get(path.stem)
         if case is None:
             annotate("error", f"{path}: unknown case {path.stem!r} (known: {', '.join(CASES)})", path)

@@ -83,9 +83,19 @@ def validate(data: object, source: str) -> dict:
     return data
 
 
+def _read_bounded(path: Path) -> bytes:
+    """The file's bytes; past schema.MAX_RESULT_BYTES a StoreError, having read no more than that."""
+    with open(path, "rb") as handle:  # one read, bounded: a file that grows, or /dev/zero, stops too
+        data = handle.read(schema.MAX_RESULT_BYTES + 1)
+    if len(data) > schema.MAX_RESULT_BYTES:
+        raise StoreError(f"{path}: larger than {schema.MAX_RESULT_BYTES:,} bytes, the limit of a result "
+                         "file (schema.MAX_RESULT_BYTES, docs/method.md#result-files); not read")
+    return data
+
+
 def load(path: Path) -> dict:
     try:
-        data = json.loads(Path(path).read_bytes().decode("utf-8"))
+        data = json.loads(_read_bounded(Path(path)).decode("utf-8"))
     except UnicodeDecodeError as error:
         raise StoreError(f"{path}: not a result file (not UTF-8 text: byte {error.start})") from error
     except json.JSONDecodeError as error:
@@ -94,6 +104,14 @@ def load(path: Path) -> dict:
     except OSError as error:
         raise StoreError(f"{path}: cannot read ({error.strerror})") from error
     return validate(data, str(path))
+
+
+def unknown_keys_line(path: Path, data: dict) -> str:
+    """The one line that names a file's unknown top-level keys (``regen.py check`` warns, CI rejects)."""
+    names = schema.unknown_keys(data)
+    shown = ", ".join(map(repr, names[:5])) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    return (f"{path}: unknown top-level key{'s' if len(names) > 1 else ''} {shown}; a result file holds only "
+            "the keys engine/bench/schema.py names (docs/method.md#result-files)")
 
 
 def save(data: dict, path: Path) -> None:
@@ -197,3 +215,4 @@ def check_writable(folder: Path) -> None:
         os.unlink(probe)
     except OSError as error:
         raise StoreError(f"results folder {folder} is not writable ({error.strerror or error})") from None
+
