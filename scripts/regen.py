@@ -141,9 +141,12 @@ def cli() -> None:
               help="Let a weaker profile (e.g. quick) replace a stored result of a stronger one (e.g. default).")
 @click.option("--dry-run", is_flag=True, help="Print the jobs that would run and exit.")
 @click.option("--no-render", is_flag=True, help="Do not render fragments afterwards.")
+@click.option("--if-busy", type=click.Choice(envinput.IF_BUSY), default=None,
+              help="When another run measures into the same store: wait for it, or refuse (exit 2). "
+                   "Default: GUIDE_IF_BUSY, else wait.")
 @results_option
 def run(case_names, exclude, framework, device, profile, repeats, force, allow_downgrade, dry_run, no_render,
-        results_dir) -> None:
+        if_busy, results_dir) -> None:
     """Run benchmark CASEs (default: every case whose stored result is stale or missing)."""
     root = _results_root(results_dir)
     names = _select(case_names, exclude)
@@ -160,6 +163,13 @@ def run(case_names, exclude, framework, device, profile, repeats, force, allow_d
     frameworks = cases_mod.FRAMEWORKS if framework == "both" else (framework,)
     if not dry_run:
         _require_frameworks(frameworks)  # before the staleness check asks those interpreters their versions
+        # One measuring run per store, held until this command ends; taken before the staleness
+        # check, so a run that waited sees what the other one measured.
+        try:
+            click.get_current_context().with_resource(store.measuring(
+                root, if_busy or _env(envinput.if_busy), say=lambda line: click.echo(line, err=True)))
+        except store.StoreBusy as error:
+            raise InputError(str(error)) from None
     if not no_render:
         _load_every_result(root, ", or pass --no-render")
     todo, downgrades = [], []

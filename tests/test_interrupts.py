@@ -381,3 +381,54 @@ def test_the_watchdog_also_kills_what_escaped_the_group(tmp_path):
     spawner.wait()
     assert_all_dead([pid])
 
+
+# --- One measuring run per results store ------------------------------------------------
+def _read_until(process: subprocess.Popen, needle: str, timeout_s: float) -> str:
+    """Lines of ``process`` up to the first holding ``needle`` (fails the test on timeout or EOF)."""
+    import selectors
+
+    seen, deadline = [], time.monotonic() + timeout_s
+    with selectors.DefaultSelector() as selector:
+        selector.register(process.stdout, selectors.EVENT_READ)
+        while time.monotonic() < deadline:
+            if selector.select(timeout=0.2):
+                line = process.stdout.readline()
+                if not line:
+                    break
+                seen.append(line)
+                if needle in line:
+                    return "".join(seen)
+    pytest.fail(f"no line with {needle!r} within {timeout_s} s; got:\n{''.join(seen)}")
+
+
+def test_a_second_measuring_run_refuses_or_waits_and_a_dead_holder_never_blocks(results, tmp_path):
+    first = _start_regen("run", "inference", "--force", "--profile", "quick", "--no-render",
+                         "--results-dir", str(results), cwd=tmp_path)
+    try:
+        _timed_child(first)  # measuring now
+        refused = _start_regen("run", "dispatch", "--force", "--profile", "quick", "--no-render",
+                               "--if-busy", "refuse", "--results-dir", str(results), cwd=tmp_path)
+        output, _ = refused.communicate(timeout=60)
+        assert refused.returncode == 2, output
+        lines = output.strip().splitlines()
+        assert len(lines) == 1, output
+        assert (f"is being measured into by pid {first.pid} (regen.py run inference --force --profile quick"
+                in lines[0]) and "refusing to measure beside it (nothing was run" in lines[0], output
+
+        waiting = _start_regen("run", "ceiling", "--force", "--profile", "quick", "--no-render",
+                               "--results-dir", str(results), cwd=tmp_path)
+        try:
+            said = _read_until(waiting, "waiting for it to finish", 60)
+            assert f"by pid {first.pid} (regen.py run inference" in said, said
+            time.sleep(1)
+            assert waiting.poll() is None and not [p for p in descendants(waiting.pid)
+                                                   if "engine.bench.child" in cmdline(p)], "it measured anyway"
+            first.kill()  # the holder dies without a word: its lock must not outlive it
+            first.communicate(timeout=10)
+            _read_until(waiting, "case(s),", 30)  # the plan line: it took the lock and goes on
+        finally:
+            waiting.kill()
+            waiting.communicate(timeout=10)
+    finally:
+        first.kill()
+        first.communicate(timeout=10)

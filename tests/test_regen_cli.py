@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -354,7 +355,7 @@ def test_snippets_checks_its_variables_before_running_anything(cli, monkeypatch)
     assert result.exit_code == 2 and "GUIDE_JOBS='-1' is not allowed" in result.output
 
 
-# ---------------------------------------------------------------- issue 25: bounded result files
+# ---------------------------------------------------------------- issue 25: bounded files, one measuring run
 def test_check_refuses_an_oversized_file_unread_in_one_line(cli, results):
     from engine.bench import schema
 
@@ -387,3 +388,30 @@ def test_a_symlink_loop_in_the_store_is_one_line_and_exit_2(cli, results):
         f"INVALID {loop}: cannot read (Too many levels of symbolic links)"], result.output
     assert "Traceback" not in result.output
 
+
+def test_readers_and_a_dry_run_take_no_lock(cli, results, tmp_path, monkeypatch):
+    import subprocess
+    import sys
+
+    from engine import bench
+    from engine.bench import render
+
+    monkeypatch.setenv("GUIDE_IF_BUSY", "refuse")  # any lock taken here would fail at once
+    monkeypatch.setattr(render, "out_dir", lambda: tmp_path / "out")
+    holder = subprocess.Popen([sys.executable, "-c", (
+        f"import sys, time, pathlib; sys.path.insert(0, {str(ROOT / 'scripts')!r})\n"
+        "from engine.bench import store\n"
+        f"with store.measuring(pathlib.Path({str(results)!r})):\n"
+        "    print('held', flush=True); time.sleep(600)")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "held\n"
+        for verb in (["check"], ["list", "--profile", "quick"], ["render"],
+                     ["run", "inference", "--force", "--dry-run"]):
+            result = invoke(cli, *verb, "--results-dir", str(results))
+            assert result.exit_code == 0 and "being measured" not in result.output, (verb, result.output)
+        bench.refresh_for_build("none", logging.getLogger("test"))  # a GUIDE_RUN=none build's step
+        refused = invoke(cli, "run", "inference", "--force", "--results-dir", str(results))
+        assert refused.exit_code == 2 and f"by pid {holder.pid}" in refused.output  # and measuring does take it
+    finally:
+        holder.kill()
+        holder.wait()

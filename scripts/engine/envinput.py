@@ -106,6 +106,18 @@ def allow_downgrade(environ: Mapping[str, str] | None = None) -> bool:
     return value in TRUE
 
 
+IF_BUSY = ("wait", "refuse")
+
+
+def if_busy(environ: Mapping[str, str] | None = None) -> str:
+    """What a build that measures does while another run measures into the same store (store.measuring)."""
+    raw = _get(environ, "GUIDE_IF_BUSY")
+    value = (raw or "").strip().lower() or IF_BUSY[0]
+    if value not in IF_BUSY:
+        raise _problem("GUIDE_IF_BUSY", raw, f"not one of {', '.join(IF_BUSY)}")
+    return value
+
+
 def results_dir(environ: Mapping[str, str] | None = None) -> Path | None:
     raw = _get(environ, "GUIDE_RESULTS_DIR")
     if raw is None or not raw.strip():
@@ -235,6 +247,7 @@ class Settings:
     results_dir: Path | None
     mnist: Path | None
     pythons: dict[str, str] = dataclass_field(default_factory=dict)
+    if_busy: str = IF_BUSY[0]
 
     def line(self) -> str:
         data = f"MNIST from {self.mnist}" if self.mnist else "scikit-learn digits (GUIDE_MNIST unset)"
@@ -248,7 +261,7 @@ def read(environ: Mapping[str, str] | None = None) -> Settings:
     """Every variable, checked together; raises EnvError listing each bad one on its own line."""
     parsers = {"run": run_mode, "jobs": jobs, "bench_profile": bench_profile, "quiet_wait_s": quiet_wait_s,
                "allow_downgrade": allow_downgrade, "results_dir": results_dir, "mnist": check_mnist,
-               "pythons": interpreters}
+               "pythons": interpreters, "if_busy": if_busy}
     values, problems = {}, []
     for field, parse in parsers.items():
         try:
