@@ -304,46 +304,57 @@ def test_unknown_top_level_keys_come_from_the_schema_alone(result):
 
 
 def test_the_measuring_lock_waits_or_refuses_and_a_dead_holder_never_blocks(tmp_path):
-    import subprocess
-    import sys
+    import threading
     import time
-    from pathlib import Path
+
+    from conftest import store_lock_held
 
     root = tmp_path / "results"
-    holder = subprocess.Popen([sys.executable, "-c", (
-        f"import sys, time; sys.path.insert(0, {str(Path(store.__file__).parents[2])!r})\n"
-        "from engine.bench import store\n"
-        f"with store.measuring(__import__('pathlib').Path({str(root)!r})):\n"
-        "    print('held', flush=True); time.sleep(600)")], stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline() == "held\n"
+    with store_lock_held(root) as holder:
         with pytest.raises(store.StoreBusy) as busy:
             with store.measuring(root, "refuse"):
                 pytest.fail("took a lock another process holds")
         assert f"is being measured into by pid {holder.pid} (-c)" in str(busy.value)
         said = []
-        started = time.monotonic()
-        holder_killed = False
-
-        def say(line):
-            said.append(line)
-
-        import threading
 
         def kill_soon():
             time.sleep(1)
             holder.kill()  # SIGKILL: no clean-up of its own
 
         threading.Thread(target=kill_soon, daemon=True).start()
-        with store.measuring(root, "wait", say=say, poll_s=0.05) as waited:
-            holder_killed = holder.poll() is not None
-        assert waited and holder_killed and time.monotonic() - started < 30
+        started = time.monotonic()
+        with store.measuring(root, "wait", say=said.append, poll_s=0.05) as waited:
+            holder_dead = holder.poll() is not None
+        assert waited and holder_dead and time.monotonic() - started < 30
         assert len(said) == 1 and f"by pid {holder.pid}" in said[0] and "waiting for it to finish" in said[0]
-        # Dead holder, lock file still there: the next one takes it at once, and says nothing.
-        assert (root / store.LOCK_NAME).exists()
-        with store.measuring(root, "refuse", say=say) as waited:
-            assert not waited
-        assert len(said) == 1
-    finally:
-        holder.kill()
-        holder.wait()
+    # Dead holder, lock file still there: the next one takes it at once, and says nothing.
+    assert (root / store.LOCK_NAME).exists()
+    with store.measuring(root, "refuse", say=said.append) as waited:
+        assert not waited
+    assert len(said) == 1
+
+def test_the_size_limit_stops_the_read_itself(tmp_path):
+    # A FIFO standing for a file that grows (or a link to /dev/zero): the reader must stop at the
+    # limit, not read to the end and measure afterwards. The writer offers twice the limit.
+    import threading
+
+    from engine.bench import schema
+
+    path = tmp_path / "headline.json"
+    os.mkfifo(path)
+    offered, accepted = 2 * schema.MAX_RESULT_BYTES, []
+
+    def write():
+        chunk = b" " * (1 << 16)
+        with contextlib.suppress(BrokenPipeError), open(path, "wb") as handle:
+            for _ in range(offered // len(chunk)):
+                handle.write(chunk)
+                accepted.append(len(chunk))
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    with pytest.raises(store.StoreError, match="larger than"):
+        store.load(path)
+    writer.join(timeout=30)
+    assert not writer.is_alive()
+    assert sum(accepted) < offered, "the whole stream was read before the limit was applied"

@@ -390,21 +390,13 @@ def test_a_symlink_loop_in_the_store_is_one_line_and_exit_2(cli, results):
 
 
 def test_readers_and_a_dry_run_take_no_lock(cli, results, tmp_path, monkeypatch):
-    import subprocess
-    import sys
-
+    from conftest import store_lock_held
     from engine import bench
     from engine.bench import render
 
     monkeypatch.setenv("GUIDE_IF_BUSY", "refuse")  # any lock taken here would fail at once
     monkeypatch.setattr(render, "out_dir", lambda: tmp_path / "out")
-    holder = subprocess.Popen([sys.executable, "-c", (
-        f"import sys, time, pathlib; sys.path.insert(0, {str(ROOT / 'scripts')!r})\n"
-        "from engine.bench import store\n"
-        f"with store.measuring(pathlib.Path({str(results)!r})):\n"
-        "    print('held', flush=True); time.sleep(600)")], stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline() == "held\n"
+    with store_lock_held(results) as holder:
         for verb in (["check"], ["list", "--profile", "quick"], ["render"],
                      ["run", "inference", "--force", "--dry-run"]):
             result = invoke(cli, *verb, "--results-dir", str(results))
@@ -412,6 +404,3 @@ def test_readers_and_a_dry_run_take_no_lock(cli, results, tmp_path, monkeypatch)
         bench.refresh_for_build("none", logging.getLogger("test"))  # a GUIDE_RUN=none build's step
         refused = invoke(cli, "run", "inference", "--force", "--results-dir", str(results))
         assert refused.exit_code == 2 and f"by pid {holder.pid}" in refused.output  # and measuring does take it
-    finally:
-        holder.kill()
-        holder.wait()
