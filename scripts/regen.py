@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from engine import envinput, environment, machine, procs  # noqa: E402
 from engine.bench import cases as cases_mod  # noqa: E402
-from engine.bench import harness, render, store  # noqa: E402
+from engine.bench import harness, render, schema, store  # noqa: E402
 from engine.bench.cases import CASES, PROFILES  # noqa: E402
 
 
@@ -145,9 +145,12 @@ def cli() -> None:
               help="Let a weaker profile (e.g. quick) replace a stored result of a stronger one (e.g. default).")
 @click.option("--dry-run", is_flag=True, help="Print the jobs that would run and exit.")
 @click.option("--no-render", is_flag=True, help="Do not render fragments afterwards.")
+@click.option("--if-busy", type=click.Choice(envinput.IF_BUSY), default=None,
+              help="When another run measures into the same store: wait for it, or refuse (exit 2). "
+                   "Default: GUIDE_IF_BUSY, else wait.")
 @results_option
 def run(case_names, exclude, framework, device, profile, repeats, force, allow_downgrade, dry_run, no_render,
-        results_dir) -> None:
+        if_busy, results_dir) -> None:
     """Run benchmark CASEs (default: every case whose stored result is stale or missing)."""
     root = _results_root(results_dir)
     names = _select(case_names, exclude)
@@ -164,6 +167,13 @@ def run(case_names, exclude, framework, device, profile, repeats, force, allow_d
     frameworks = cases_mod.FRAMEWORKS if framework == "both" else (framework,)
     if not dry_run:
         _require_frameworks(frameworks)  # before the staleness check asks those interpreters their versions
+        # One measuring run per store, held until this command ends; taken before the staleness
+        # check, so a run that waited sees what the other one measured.
+        try:
+            click.get_current_context().with_resource(store.measuring(
+                root, if_busy or _env(envinput.if_busy), say=lambda line: click.echo(line, err=True)))
+        except store.StoreBusy as error:
+            raise InputError(str(error)) from None
     if not no_render:
         _load_every_result(root, ", or pass --no-render")
     todo, downgrades = [], []
@@ -354,6 +364,8 @@ def check(results_dir) -> None:
             whose = "another machine" + (f"; stale: {'; '.join(reasons)}" if reasons else "")
         click.echo(f"ok  {path.relative_to(root)}  ({result['profile']}, {result['status']}, "
                    f"{result['manifest'].get('timestamp', '?')}; {whose})")
+        if schema.unknown_keys(result):  # read, and shown, but a contribution carrying it is refused
+            click.echo(f"WARNING {store.unknown_keys_line(path, result)}", err=True)
     for name in CASES:
         if not store.result_path(name, here, root).exists():
             stale.append(f"{here}/{name}.json: missing on this machine")
@@ -405,8 +417,8 @@ def _crosscheck(batch_size, rounds) -> None:
             done, timed_out = procs.run([envinput.python_for(framework), "-m", "engine.bench.crosscheck", framework,
                                          str(batch_size), mode], 600,
                                         env=child_env(device, environment.usable_cores()))
-            if timed_out or done.returncode != 0:
-                why = "timed out after 600 s" if timed_out else procs.describe_exit(done.returncode)
+            why = procs.failure(done, timed_out, 600)
+            if why:
                 raise click.ClickException(f"reference timing ({framework}) {why}: "
                                            + " | ".join(done.stderr.strip().splitlines()[-3:]))
             reference = _json.loads(done.stdout.strip().splitlines()[-1])

@@ -180,3 +180,19 @@ def built_site(tmp_path_factory) -> Build:
     if running is None:  # collected without the hook's help (e.g. -p no:...): build now
         return build_site(tmp_path_factory.mktemp("site"))
     return _finish_build(_SESSION_BUILD["site_dir"], *running)
+
+
+@contextlib.contextmanager
+def store_lock_held(root: Path):
+    """Another process holding the measuring lock of the store at ``root`` (``store.measuring``); yields it."""
+    holder = subprocess.Popen([sys.executable, "-c", (
+        f"import sys, time, pathlib; sys.path.insert(0, {str(ROOT / 'scripts')!r})\n"
+        "from engine.bench import store\n"
+        f"with store.measuring(pathlib.Path({str(root)!r})):\n"
+        "    print('held', flush=True); time.sleep(600)")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "held\n"
+        yield holder
+    finally:
+        holder.kill()
+        holder.wait()

@@ -274,3 +274,30 @@ def test_the_build_refuses_to_render_an_empty_store(tmp_path, monkeypatch):
     monkeypatch.setenv("GUIDE_RESULTS_DIR", str(tmp_path / "empty"))
     with pytest.raises(store.StoreError, match="holds no result files"):
         bench.refresh_for_build("none", logging.getLogger("test"))
+
+
+def test_a_timed_process_that_leaves_one_in_its_own_session_fails_its_run(tmp_path, monkeypatch):
+    # The "interpreter" starts a server in its own session and exits: it would run beside the next job.
+    import stat
+    import sys
+
+    from engine import envinput, procs
+    from engine.bench import harness
+    from engine.bench.cases import CASES, job_spec
+
+    pids = tmp_path / "pid"
+    fake = tmp_path / "python"
+    fake.write_text(f"#!/bin/sh\nexec {sys.executable} -c \"import subprocess; "
+                    f"p = subprocess.Popen(['sleep', '1238'], start_new_session=True); "
+                    f"open('{pids}', 'w').write(str(p.pid))\"\n")
+    fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.setattr(envinput, "python_for", lambda framework, environ=None: str(fake))
+    monkeypatch.setattr(harness, "QUIET_WAIT_S", 0)
+    case = CASES["dispatch"]
+    config = case.configs("quick")[0]
+    record = harness.run_job(harness.Job(case, config, 0, job_spec(case, config, "quick", 1)), "cpu", 60)
+    pid = int(pids.read_text())
+    assert not record["ok"]
+    assert record["reason"] == f"the timed process left 1 process running (pid {pid}: sleep 1238, own session); stopped it"
+    state = procs._stat(pid)
+    assert state is None or state[0] in ("Z", "X"), f"the escaped sleep {pid} is still running"

@@ -153,14 +153,15 @@ def test_corrupt_json_message_reads_right(tmp_path):
 
 
 def test_the_schema_is_open_to_new_fields_modes_and_kinds(tmp_path, result):
-    # Other work adds these; the schema types the core fields and lets the rest through.
+    # Other work adds these; the schema types the core fields and lets the rest through. (A mode
+    # no run of the fixture has: one it has would make runs[0] a second copy of that run.)
     data = _mutated(result, lambda d: (
-        d["manifest"].update(capabilities={"bf16": {"available": False, "evidence": "no flags"}}),
-        d["runs"][0].update(mode="eager-cl-bf16", tier="bf16", precision={"compute": "bfloat16"}),
+        d["manifest"].update(capabilities={"fp8": {"available": False, "evidence": "no flags"}}),
+        d["runs"][0].update(mode="eager-cl-fp8", tier="fp8", precision={"compute": "float8"}),
         d.update(kind="profile", extra_top_level=[1, 2])))
     path = tmp_path / "headline.json"
     store.save(data, path)
-    assert store.load(path)["runs"][0]["mode"] == "eager-cl-bf16"
+    assert store.load(path)["runs"][0]["mode"] == "eager-cl-fp8"
 
 
 def test_every_committed_result_file_is_valid():
@@ -249,3 +250,111 @@ def test_a_read_only_generated_folder_error_names_the_target_not_the_temp_file(s
     with pytest.raises(OSError, match=r"cannot write .*/bench/summary\.md: Read-only") as error:
         atomic.write_if_changed(folder / "bench" / "summary.md", "x")
     assert ".tmp" not in str(error.value)
+
+
+# --- Limits beside the schema ----------------------------------------------------------
+def test_a_file_over_the_size_limit_is_refused_unread_in_one_line(tmp_path, result):
+    from engine.bench import schema
+
+    path = tmp_path / "headline.json"
+    text = json.dumps(result)
+    path.write_text(text[:-1] + ', "padding": "' + "x" * schema.MAX_RESULT_BYTES + '"}')
+    with pytest.raises(store.StoreError) as error:
+        store.load(path)
+    assert str(error.value) == (f"{path}: larger than {schema.MAX_RESULT_BYTES:,} bytes, the limit of a result file "
+                                "(schema.MAX_RESULT_BYTES, docs/method.md#result-files); not read")
+
+
+def test_the_size_limit_leaves_room_above_every_committed_result():
+    from engine import paths
+    from engine.bench import schema
+
+    largest = max(p.stat().st_size for p in paths.RESULTS_DIR.glob("*/*.json"))
+    assert largest * 20 < schema.MAX_RESULT_BYTES  # ample: a full profile writes about ten times a default one
+
+
+def test_a_run_listed_twice_is_rejected(tmp_path, result):
+    data = _mutated(result, lambda d: d["runs"].append(dict(d["runs"][1])))
+    run = data["runs"][1]
+    path = tmp_path / "headline.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(store.StoreError) as error:
+        store.load(path)
+    assert str(error.value) == (
+        f"{path}: not a valid result file: runs[{len(data['runs']) - 1}]: the same run as runs[1] "
+        f"({run['framework']} {run['mode']} batch {run['batch_size']} width {run['width']} repeat {run['repeat']}); "
+        "a result lists each run once")
+
+
+def test_a_carried_over_run_beside_a_new_failed_one_is_not_a_duplicate(tmp_path, result):
+    # What harness._merge_previous writes when a configuration fails now: the old good runs, carried over.
+    failed = {**result["runs"][1], "ok": False, "reason": "exit status 1"}
+    failed.pop("result", None)
+    data = _mutated(result, lambda d: d["runs"].__setitem__(1, failed) or d["runs"].append(
+        {**result["runs"][1], "carried_over": True}))
+    store.save(data, tmp_path / "headline.json")
+
+
+def test_unknown_top_level_keys_come_from_the_schema_alone(result):
+    from engine.bench import schema
+
+    assert schema.unknown_keys(result) == []
+    assert schema.unknown_keys({**result, "padding": "x", "zz": 1}) == ["padding", "zz"]
+    assert set(schema.RESULT["properties"]) >= set(result)
+
+
+def test_the_measuring_lock_waits_or_refuses_and_a_dead_holder_never_blocks(tmp_path):
+    import threading
+    import time
+
+    from conftest import store_lock_held
+
+    root = tmp_path / "results"
+    with store_lock_held(root) as holder:
+        with pytest.raises(store.StoreBusy) as busy:
+            with store.measuring(root, "refuse"):
+                pytest.fail("took a lock another process holds")
+        assert f"is being measured into by pid {holder.pid} (-c)" in str(busy.value)
+        said = []
+
+        def kill_soon():
+            time.sleep(1)
+            holder.kill()  # SIGKILL: no clean-up of its own
+
+        threading.Thread(target=kill_soon, daemon=True).start()
+        started = time.monotonic()
+        with store.measuring(root, "wait", say=said.append, poll_s=0.05) as waited:
+            holder_dead = holder.poll() is not None
+        assert waited and holder_dead and time.monotonic() - started < 30
+        assert len(said) == 1 and f"by pid {holder.pid}" in said[0] and "waiting for it to finish" in said[0]
+    # Dead holder, lock file still there: the next one takes it at once, and says nothing.
+    assert (root / store.LOCK_NAME).exists()
+    with store.measuring(root, "refuse", say=said.append) as waited:
+        assert not waited
+    assert len(said) == 1
+
+def test_the_size_limit_stops_the_read_itself(tmp_path):
+    # A FIFO standing for a file that grows (or a link to /dev/zero): the reader must stop at the
+    # limit, not read to the end and measure afterwards. The writer offers twice the limit.
+    import threading
+
+    from engine.bench import schema
+
+    path = tmp_path / "headline.json"
+    os.mkfifo(path)
+    offered, accepted = 2 * schema.MAX_RESULT_BYTES, []
+
+    def write():
+        chunk = b" " * (1 << 16)
+        with contextlib.suppress(BrokenPipeError), open(path, "wb") as handle:
+            for _ in range(offered // len(chunk)):
+                handle.write(chunk)
+                accepted.append(len(chunk))
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    with pytest.raises(store.StoreError, match="larger than"):
+        store.load(path)
+    writer.join(timeout=30)
+    assert not writer.is_alive()
+    assert sum(accepted) < offered, "the whole stream was read before the limit was applied"

@@ -8,6 +8,7 @@ benchmark result untouched, and a message saying what was kept.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -279,3 +280,165 @@ def test_the_watchdog_is_what_kills_the_group(tmp_path):
     spawner.kill()
     spawner.wait()
     assert_all_dead([pid])
+
+
+# --- What a child leaves behind: processes in their own session ---------------------------
+# A launcher or a server (TensorBoard, a model server) starts one with start_new_session=True;
+# it keeps the child's stdout and stderr open and sits outside the child's process group.
+LEAVER = """\
+# guide: timeout=600
+import os, pathlib, subprocess, sys, time
+escaped = subprocess.Popen(["sleep", "{seconds}"], start_new_session=True)
+pathlib.Path({pids!r}, "{name}").write_text(f"{{escaped.pid}} {{time.time()}}")
+print("started a server")
+{then}
+"""
+
+
+@pytest.fixture
+def leaving_build(tmp_path):
+    """A fixture tree whose snippets leave a ``sleep`` in its own session; returns (start, pids folder)."""
+    snippets, pids = tmp_path / "snippets", tmp_path / "pids"
+    (snippets / "demo").mkdir(parents=True)
+    pids.mkdir()
+    (tmp_path / "fixture_step.py").write_text(STEP)
+    driver = tmp_path / "driver.py"
+    driver.write_text(DRIVER.format(scripts=str(ROOT / "scripts"), here=str(tmp_path), snippets=str(snippets),
+                                    cache=str(tmp_path / "cache"), generated=str(tmp_path / "generated")))
+
+    def start(then: str = "", watchdog: bool = True) -> subprocess.Popen:
+        if not watchdog:  # what the build stops itself, not what its watchdog stops after it exited
+            driver.write_text(driver.read_text().replace(
+                "hook.on_pre_build(", "from engine import procs\nprocs._watchdog.send = lambda op, arg: None\n"
+                "hook.on_pre_build(", 1))
+        for framework, seconds in (("torch", 1235), ("tf", 1236)):
+            (snippets / "demo" / f"zzfork_{framework}.py").write_text(
+                LEAVER.format(seconds=seconds, pids=str(pids), name=framework, then=then))
+        env = {k: v for k, v in os.environ.items() if not k.startswith("GUIDE_")}
+        return subprocess.Popen([sys.executable, str(driver)], cwd=tmp_path, env=env, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+
+    return start, pids
+
+
+def _escaped(pids: Path) -> dict[str, tuple[int, float]]:
+    found = {}
+    for file in pids.iterdir():
+        pid, when = file.read_text().split()
+        found[file.name] = (int(pid), float(when))
+    return found
+
+
+def test_a_snippet_that_leaves_a_process_in_its_own_session_fails_within_seconds(leaving_build):
+    start, pids = leaving_build
+    process = start()
+    try:
+        output, _ = process.communicate(timeout=60)  # before the fix: no end until the sleeps did
+    except subprocess.TimeoutExpired:
+        process.kill()
+        pytest.fail("the build hung on the processes its snippets left behind")
+    ended = time.time()
+    escaped = _escaped(pids)
+    assert len(escaped) == 2
+    assert process.returncode != 0, output
+    for framework, (pid, exited_at) in escaped.items():
+        assert (f"snippets/demo/zzfork_{framework}.py left 1 process running "
+                f"(pid {pid}: sleep {1235 if framework == 'torch' else 1236}, own session); stopped it") in output, output
+        assert not alive(pid), f"the escaped sleep {pid} is still running"
+        assert ended - exited_at < 20, "the build took far too long to fail the snippet"
+
+
+def test_sigterm_stops_a_build_whose_snippet_left_a_process_holding_its_output(leaving_build, tmp_path):
+    start, pids = leaving_build
+    process = start(then="time.sleep(600)", watchdog=False)  # still running, its escaped sleep holding stdout
+    wait_until(lambda: len(list(pids.iterdir())) == 2, 60, "both snippets to start their sleeps")
+    escaped = [pid for pid, _ in _escaped(pids).values()]
+    snippets = [p for p in descendants(process.pid) if "zzfork" in " ".join(cmdline(p))]
+    sent = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    try:
+        output, _ = process.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        pytest.fail("SIGTERM did not stop the build")
+    assert time.monotonic() - sent < 10, "the build took too long to stop"
+    assert "stopped 2 running" in output, output
+    try:
+        assert_all_dead(escaped + snippets, within_s=1)  # the build only exits once they are gone
+    finally:
+        for pid in escaped:  # no watchdog here to take them if the build did not
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+    assert_cache_complete_or_absent(tmp_path / "cache")
+
+
+def test_the_watchdog_also_kills_what_escaped_the_group(tmp_path):
+    # The engine SIGKILLed while its child's escaped process runs: no handler of the engine runs.
+    script = tmp_path / "spawner.py"
+    script.write_text(textwrap.dedent(f"""
+        import sys, time
+        sys.path.insert(0, {str(ROOT / 'scripts')!r})
+        from engine import procs
+        procs.spawn([sys.executable, "-c", "import subprocess, time; "
+                     "p = subprocess.Popen(['sleep', '1237'], start_new_session=True); print(p.pid, flush=True); "
+                     "time.sleep(600)"], stdout=sys.stdout)
+        time.sleep(600)
+    """))
+    spawner = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    pid = int(spawner.stdout.readline())
+    assert alive(pid) and os.getsid(pid) == pid  # its own session: the group kill does not reach it
+    spawner.kill()
+    spawner.wait()
+    assert_all_dead([pid])
+
+
+# --- One measuring run per results store ------------------------------------------------
+def _read_until(process: subprocess.Popen, needle: str, timeout_s: float) -> str:
+    """Lines of ``process`` up to the first holding ``needle`` (fails the test on timeout or EOF)."""
+    import selectors
+
+    seen, deadline = [], time.monotonic() + timeout_s
+    with selectors.DefaultSelector() as selector:
+        selector.register(process.stdout, selectors.EVENT_READ)
+        while time.monotonic() < deadline:
+            if selector.select(timeout=0.2):
+                line = process.stdout.readline()
+                if not line:
+                    break
+                seen.append(line)
+                if needle in line:
+                    return "".join(seen)
+    pytest.fail(f"no line with {needle!r} within {timeout_s} s; got:\n{''.join(seen)}")
+
+
+def test_a_second_measuring_run_refuses_or_waits_and_a_dead_holder_never_blocks(results, tmp_path):
+    first = _start_regen("run", "inference", "--force", "--profile", "quick", "--no-render",
+                         "--results-dir", str(results), cwd=tmp_path)
+    try:
+        _timed_child(first)  # measuring now
+        refused = _start_regen("run", "dispatch", "--force", "--profile", "quick", "--no-render",
+                               "--if-busy", "refuse", "--results-dir", str(results), cwd=tmp_path)
+        output, _ = refused.communicate(timeout=60)
+        assert refused.returncode == 2, output
+        lines = output.strip().splitlines()
+        assert len(lines) == 1, output
+        assert (f"is being measured into by pid {first.pid} (regen.py run inference --force --profile quick"
+                in lines[0]) and "refusing to measure beside it (nothing was run" in lines[0], output
+
+        waiting = _start_regen("run", "ceiling", "--force", "--profile", "quick", "--no-render",
+                               "--results-dir", str(results), cwd=tmp_path)
+        try:
+            said = _read_until(waiting, "waiting for it to finish", 60)
+            assert f"by pid {first.pid} (regen.py run inference" in said, said
+            time.sleep(1)
+            assert waiting.poll() is None and not [p for p in descendants(waiting.pid)
+                                                   if "engine.bench.child" in cmdline(p)], "it measured anyway"
+            first.kill()  # the holder dies without a word: its lock must not outlive it
+            first.communicate(timeout=10)
+            _read_until(waiting, "case(s),", 30)  # the plan line: it took the lock and goes on
+        finally:
+            waiting.kill()
+            waiting.communicate(timeout=10)
+    finally:
+        first.kill()
+        first.communicate(timeout=10)

@@ -171,3 +171,17 @@ def test_build_step_is_registered():
     from engine import hook
 
     assert "engine.notebooks:refresh" in [hook.step_name(step) for step in hook.build_steps()]
+
+
+def test_a_cell_that_leaves_a_process_in_its_own_session_fails_the_notebook(dirs, tmp_path):
+    source, cache, generated = dirs
+    pid_file = tmp_path / "escaped.pid"
+    source.write_text(TINY + f'\n# %%\nimport subprocess\np = subprocess.Popen(["sleep", "1239"], '
+                      f'start_new_session=True)\nopen({str(pid_file)!r}, "w").write(str(p.pid))\n')
+    with pytest.raises(notebooks.NotebookError) as caught:
+        _build(source, cache, generated)
+    pid = int(pid_file.read_text())
+    assert str(caught.value) == f"tiny_torch left 1 process running (pid {pid}: sleep 1239, own session); stopped it"
+    state = notebooks.procs._stat(pid)
+    assert state is None or state[0] in ("Z", "X"), f"the escaped sleep {pid} is still running"
+    assert not (cache / "tiny_torch.json").exists()

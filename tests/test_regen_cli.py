@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -178,6 +179,8 @@ INVALID = {
                            "runs[0].result: expected object, found a string"),
     "status null": (lambda data: {**data, "status": None}, "status: expected one of"),
     "numeric code_hash": (lambda data: {**data, "code_hash": 7}, "code_hash: expected string, found a number 7"),
+    "a run listed twice": (lambda data: {**data, "runs": data["runs"] + [data["runs"][0]]},
+                           "the same run as runs[0] ("),
 }
 
 
@@ -350,3 +353,54 @@ def test_snippets_checks_its_variables_before_running_anything(cli, monkeypatch)
     monkeypatch.setenv("GUIDE_JOBS", "-1")
     result = invoke(cli, "snippets", "--mode", "none")
     assert result.exit_code == 2 and "GUIDE_JOBS='-1' is not allowed" in result.output
+
+
+# ---------------------------------------------------------------- issue 25: bounded files, one measuring run
+def test_check_refuses_an_oversized_file_unread_in_one_line(cli, results):
+    from engine.bench import schema
+
+    path = store.result_path("inference", environment.machine_id(), results)
+    data = json.loads(path.read_text())
+    path.write_text(json.dumps({**data, "padding": "x" * schema.MAX_RESULT_BYTES}))
+    result = invoke(cli, "check", "--results-dir", str(results))
+    assert result.exit_code == 2
+    invalid = [line for line in result.output.splitlines() if line.startswith("INVALID")]
+    assert invalid == [f"INVALID {path}: larger than {schema.MAX_RESULT_BYTES:,} bytes, the limit of a result file "
+                       "(schema.MAX_RESULT_BYTES, docs/method.md#result-files); not read"]
+
+
+def test_check_warns_about_an_unknown_top_level_key_and_still_passes(cli, results):
+    path = store.result_path("inference", environment.machine_id(), results)
+    path.write_text(json.dumps({**json.loads(path.read_text()), "padding": "x" * 1000}))
+    result = invoke(cli, "check", "--results-dir", str(results))
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.output.splitlines() if line.startswith("WARNING")]
+    assert warnings == [f"WARNING {path}: unknown top-level key 'padding'; a result file holds only the keys "
+                        "engine/bench/schema.py names (docs/method.md#result-files)"]
+
+
+def test_a_symlink_loop_in_the_store_is_one_line_and_exit_2(cli, results):
+    loop = store.machine_dir(environment.machine_id(), results) / "loop.json"
+    loop.symlink_to(loop.name)
+    result = invoke(cli, "check", "--results-dir", str(results))
+    assert result.exit_code == 2
+    assert [line for line in result.output.splitlines() if line.startswith("INVALID")] == [
+        f"INVALID {loop}: cannot read (Too many levels of symbolic links)"], result.output
+    assert "Traceback" not in result.output
+
+
+def test_readers_and_a_dry_run_take_no_lock(cli, results, tmp_path, monkeypatch):
+    from conftest import store_lock_held
+    from engine import bench
+    from engine.bench import render
+
+    monkeypatch.setenv("GUIDE_IF_BUSY", "refuse")  # any lock taken here would fail at once
+    monkeypatch.setattr(render, "out_dir", lambda: tmp_path / "out")
+    with store_lock_held(results) as holder:
+        for verb in (["check"], ["list", "--profile", "quick"], ["render"],
+                     ["run", "inference", "--force", "--dry-run"]):
+            result = invoke(cli, *verb, "--results-dir", str(results))
+            assert result.exit_code == 0 and "being measured" not in result.output, (verb, result.output)
+        bench.refresh_for_build("none", logging.getLogger("test"))  # a GUIDE_RUN=none build's step
+        refused = invoke(cli, "run", "inference", "--force", "--results-dir", str(results))
+        assert refused.exit_code == 2 and f"by pid {holder.pid}" in refused.output  # and measuring does take it

@@ -241,3 +241,41 @@ def test_a_crash_while_an_entry_is_swapped_in_leaves_it_absent_not_mixed(tree, m
         run()
     snippet = next(s for s in discover(paths.SNIPPETS_DIR) if s.stem == "hello_torch")
     assert snippet_runner.load_record(snippet) is None
+
+
+def test_a_snippet_that_prints_past_the_bound_is_stopped_and_nothing_is_cached(tree):
+    # It would print forever: only the bound can end it (before its timeout).
+    tree("demo/flood_torch.py", '''\
+        # guide: timeout=120
+        import sys
+        while True:
+            sys.stdout.write("x" * 1023 + "\\n")
+        ''')
+    snippet = next(s for s in discover(paths.SNIPPETS_DIR) if s.stem == "flood_torch")
+    with pytest.raises(SnippetFailure) as failure:
+        run()
+    lines = [line for line in str(failure.value).splitlines() if "flood_torch" in line]
+    assert len(lines) == 1, str(failure.value)
+    assert "snippets/demo/flood_torch.py: printed " in lines[0]
+    assert f"past the bound of {snippet_runner.MAX_OUTPUT_BYTES:,} bytes (1.0 MiB) on a snippet's output" in lines[0]
+    reached = int(lines[0].split("printed ")[1].split(" bytes")[0].replace(",", ""))
+    assert reached > snippet_runner.MAX_OUTPUT_BYTES
+    assert snippet_runner.load_record(snippet) is None and not snippet_runner.record_path(snippet).exists()
+    assert not snippet_runner.output_text_path(snippet).exists()
+
+
+def test_a_long_legal_output_is_shown_cut_with_the_whole_beside_it(tree):
+    tree("demo/long_torch.py", 'for i in range(1000):\n    print(f"line {i}")\n')
+    run()
+    shown = (paths.SNIPPET_OUTPUT_DIR / "demo" / "long_torch.txt").read_text().splitlines()
+    whole = paths.SNIPPET_OUTPUT_DIR / "demo" / "long_torch.full.txt"
+    assert len(shown) == snippet_runner.SHOWN_LINES
+    assert shown[0] == "line 0" and shown[-1] == "line 999"
+    cut = 1000 - snippet_runner.SHOWN_LINES + 1
+    assert f"... {cut} lines cut; the whole output is in {whole}" in shown
+    assert whole.read_text().splitlines() == [f"line {i}" for i in range(1000)]
+    # Short again: shown whole, and the old whole output is not left beside it.
+    tree("demo/long_torch.py", 'print("short")\n')
+    run()
+    assert (paths.SNIPPET_OUTPUT_DIR / "demo" / "long_torch.txt").read_text() == "short\n"
+    assert not whole.exists()

@@ -309,3 +309,29 @@ def test_checker_finds_a_machine_on_the_built_speed_page(checker, tmp_path):
     assert checker.shown(tmp_path / "site", [folder]) == 0
     page.write_text("<h3>Other machines</h3><p>No results from other machines are stored yet.</p>")
     assert checker.shown(tmp_path / "site", [folder]) == 1
+
+
+def test_checker_rejects_an_unknown_top_level_key_in_one_line(checker, tmp_path, capsys):
+    folder = write_folder(tmp_path, "cpu-test-2c-00000000", padding="x" * 1000)
+    assert checker.validate(folder) == 1
+    errors = [line for line in capsys.readouterr().out.splitlines() if line.startswith("::error")]
+    assert len(errors) == 1 and errors[0].endswith(
+        "headline.json: unknown top-level key 'padding'; a result file holds only the keys "
+        "engine/bench/schema.py names (docs/method.md#result-files)"), errors
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda data: {**data, "padding": "x" * (16 << 20)}, "larger than 16,777,216 bytes, the limit of a result file"),
+    (lambda data: {**data, "runs": [RUN, RUN]}, "runs[1]: the same run as runs[0]"),
+], ids=["oversized", "duplicate run"])
+def test_checker_rejects_an_oversized_file_or_a_run_listed_twice(checker, tmp_path, capsys, change, message):
+    folder = write_folder(tmp_path, "cpu-test-2c-00000000")
+    path = folder / "headline.json"
+    path.write_text(json.dumps(change(json.loads(path.read_text()))))
+    assert checker.validate(folder) == 1
+    errors = [line for line in capsys.readouterr().out.splitlines() if line.startswith("::error")]
+    assert len(errors) == 1 and message in errors[0], errors
+
+
+RUN = {"framework": "torch", "mode": "eager", "batch_size": 128, "width": 1, "repeat": 0, "ok": True,
+       "result": {"samples_ns": [1, 2, 3]}}

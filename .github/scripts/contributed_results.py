@@ -8,7 +8,8 @@ machine a contribution came from, so this holds each *changed* folder
 
 * ``changed --base REF``  print the machine folders changed since REF, one a line
   (every folder when REF is empty, all zeros or unknown);
-* ``validate FOLDER...``  fail on: a file that does not load, an unknown case, a
+* ``validate FOLDER...``  fail on: a file that does not load (over the size limit, a run
+  listed twice, the schema's other rules), a top-level key the schema does not name, an unknown case, a
   fingerprint naming another machine than its folder, a failed last run, a timed
   code hash that differs from this commit's code; warn on: a profile other
   than ``default``, framework versions other than this runner's (these checks

@@ -158,6 +158,18 @@ def allow_downgrade(environ: Mapping[str, str] | None = None) -> bool:
     return value in TRUE
 
 
+IF_BUSY = ("wait", "refuse")
+
+
+def if_busy(environ: Mapping[str, str] | None = None) -> str:
+    """What a build that measures does while another run measures into the same store (store.measuring)."""
+    raw = _get(environ, "GUIDE_IF_BUSY")
+    value = (raw or "").strip().lower() or IF_BUSY[0]
+    if value not in IF_BUSY:
+        raise _problem("GUIDE_IF_BUSY", raw, f"not one of {', '.join(IF_BUSY)}")
+    return value
+
+
 def results_dir(environ: Mapping[str, str] | None = None) -> Path | None:
     raw = _get(environ, "GUIDE_RESULTS_DIR")
     if raw is None or not raw.strip():
@@ -290,6 +302,7 @@ class Settings:
     bench_run: str | None = None
     bench_cases: tuple[str, ...] | None = None
     machine_file: Path | None = None
+    if_busy: str = IF_BUSY[0]
 
     def line(self) -> str:
         data = f"MNIST from {self.mnist}" if self.mnist else "scikit-learn digits (GUIDE_MNIST unset)"
@@ -308,7 +321,7 @@ def read(environ: Mapping[str, str] | None = None) -> Settings:
     parsers = {"run": run_mode, "jobs": jobs, "bench_profile": bench_profile, "quiet_wait_s": quiet_wait_s,
                "allow_downgrade": allow_downgrade, "results_dir": results_dir, "mnist": check_mnist,
                "pythons": interpreters, "bench_run": bench_run_set, "bench_cases": bench_cases,
-               "machine_file": machine_file}
+               "machine_file": machine_file, "if_busy": if_busy}
     values, problems = {}, []
     for field, parse in parsers.items():
         try:

@@ -125,16 +125,18 @@ def probe(framework: str, python: str | None = None) -> dict:
 
     Never raises for a probe that fails: the report then holds ``error``.
     """
-    from engine import envinput
+    from engine import envinput, procs
 
     python = python or envinput.python_for(framework)
     script = PROBES_DIR / f"probe_{framework}.py"
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": ""}
-    try:
-        done = subprocess.run([python, str(script)], capture_output=True, text=True, timeout=PROBE_TIMEOUT_S,
-                              env=env, cwd=PROBES_DIR)
-    except (OSError, subprocess.SubprocessError) as error:
+    try:  # as every child of the engine: its own group, and nothing it leaves keeps running
+        done, timed_out = procs.run([python, str(script)], PROBE_TIMEOUT_S, env=env, cwd=PROBES_DIR)
+    except OSError as error:
         return {"framework": framework, "python": python, "error": f"could not run the probe: {error}"}
+    if timed_out or done.leftovers:
+        return {"framework": framework, "python": python,
+                "error": f"the probe failed: {procs.failure(done, timed_out, PROBE_TIMEOUT_S)}"}
     lines = done.stdout.strip().splitlines()
     try:
         report = json.loads(lines[-1])

@@ -31,7 +31,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine import atomic, keys, paths
+from engine import atomic, keys, paths, procs
 
 NOTEBOOK_SOURCE_DIR = paths.SNIPPETS_DIR / "notebooks"
 NOTEBOOK_CACHE_DIR = paths.CACHE_DIR / "notebooks"
@@ -151,17 +151,27 @@ def execute(notebook, name: str, timeout: int = CELL_TIMEOUT_S, cwd: Path = path
         allow_errors=False,
         resources={"metadata": {"path": str(cwd)}},
     )
+    # jupyter_client starts the kernel, not engine.procs: the token still marks it and all it
+    # starts, so what a cell leaves running is stopped once the kernel is shut down, and the
+    # watchdog stops it all if the engine dies first.
+    token = procs.new_token()
+    procs.watch_tokens()
+    leftovers: list[str] = []
     with tempfile.TemporaryDirectory(prefix="guide-notebook-") as scratch:
         try:
-            client.execute(env=kernel_env(Path(scratch)))
+            client.execute(env=procs.with_token(kernel_env(Path(scratch)), token))
         except CellExecutionError as error:
             raise NotebookError(f"{name}: a cell failed\n{_trim(str(error))}") from None
         except (CellTimeoutError, DeadKernelError, TimeoutError) as error:
             raise NotebookError(f"{name}: {type(error).__name__}: {_trim(str(error))}") from None
         finally:
             # We own this kernel manager, so nbclient leaves the kernel to us.
+            kernel_pid = getattr(km.provisioner, "pid", None) or 0
             if km.has_kernel:
                 km.shutdown_kernel(now=True)
+            leftovers = procs.stop_leftovers(token, kernel_pid)
+    if leftovers:
+        raise NotebookError(procs.leftover_line(name, leftovers))
     return notebook
 
 

@@ -93,8 +93,8 @@ def _run_side(side: str, workdir: Path, args: list[str], env_changes: dict[str, 
             env[name] = value
     done, timed_out = procs.run([envinput.python_for(side), str(SIDES[side]), str(workdir), *args], TIMEOUT_S,
                                 cwd=paths.ROOT, env=env)
-    if timed_out or done.returncode != 0:
-        why = f"timed out after {TIMEOUT_S} s" if timed_out else procs.describe_exit(done.returncode)
+    why = procs.failure(done, timed_out, TIMEOUT_S)  # its exit, or what it left running
+    if why:
         tail = "\n".join((done.stderr or done.stdout).rstrip().splitlines()[-25:])
         raise ParityFailure(f"{SIDES[side].relative_to(paths.ROOT)} {' '.join(args)}: {why}\n{tail}")
 

@@ -46,6 +46,18 @@ EXCLUSIVE_RE = re.compile(r"#\s*guide:\s*exclusive\b")
 # Files a snippet writes that pages may show; everything else stays in the cache.
 PUBLISHED_SUFFIXES = {".png", ".svg", ".csv", ".json", ".md", ".txt"}
 TRACEBACK_LINES = 25
+# The most a snippet may print, on stdout or on stderr; past it the snippet is stopped and fails,
+# and nothing is cached. Set from the 48 real snippets (all run at once, `regen.py snippets`, when
+# this was set; README "Bounds"): the largest stdout was 2,107 bytes (debugging/shape_bug_torch.py),
+# the largest stderr 4,024 bytes (deployment/export_roundtrip_torch.py). 1 MiB is 250 times the
+# larger: only a runaway loop gets there, and the engine never holds more than this in memory.
+MAX_OUTPUT_BYTES = 1 << 20
+# Of stderr, only the end is read back (the traceback a failure shows, the record's tail).
+STDERR_TAIL_BYTES = 64 << 10
+# What a page shows of an output: longer ones are cut, visibly, with the whole output beside it
+# (``shown_text``). The longest real one was 49 lines (debugging/breakpoint_torch.py): four times that.
+SHOWN_LINES = 200
+SHOWN_TAIL_LINES = 20
 
 log_default = logging.getLogger("mkdocs.plugins.guide")
 
@@ -176,16 +188,26 @@ def run_one(snippet: Snippet, key: str, jobs: int = 1, cancel: threading.Event |
         # Its own process group, so a timeout or an interrupt stops the workers it
         # spawned too (DataLoader, multi-process demos); they die with the build.
         # Under its framework's interpreter (GUIDE_PYTHON_TORCH / GUIDE_PYTHON_TF; default this one).
-        done, timed_out = procs.run([envinput.python_for(snippet.framework), str(snippet.path)], timeout, cwd=paths.ROOT,
-                                    env=snippet_env(output_dir, jobs))
+        # Its output streams into files, bounded (MAX_OUTPUT_BYTES); what it left running is stopped.
+        try:
+            done, timed_out = procs.run([envinput.python_for(snippet.framework), str(snippet.path)], timeout,
+                                        max_output_bytes=MAX_OUTPUT_BYTES, stderr_tail_bytes=STDERR_TAIL_BYTES,
+                                        cwd=paths.ROOT, env=snippet_env(output_dir, jobs))
+        except procs.OutputTooLarge as error:
+            if cancel.is_set():
+                raise _Cancelled from None
+            raise SnippetFailure(f"{snippet.rel}: {error} on a snippet's output (MAX_OUTPUT_BYTES in "
+                                 "scripts/engine/snippet_runner.py; README, Bounds); nothing was cached") from None
         stdout, stderr = done.stdout, done.stderr
         if cancel.is_set():
             raise _Cancelled
-        if timed_out:
-            raise SnippetFailure(f"{snippet.rel}: timed out after {timeout} s\n{_tail(stderr or stdout)}")
         seconds = time.perf_counter() - started
-        if done.returncode != 0:
-            raise SnippetFailure(f"{snippet.rel}: {procs.describe_exit(done.returncode)}\n{_tail(stderr or stdout)}")
+        why = procs.failure(done, timed_out, timeout, snippet.rel)
+        if why:
+            # The leftovers' line alone when the snippet itself succeeded, so its name starts it.
+            line = why if why.startswith(snippet.rel) else f"{snippet.rel}: {why}"
+            raise SnippetFailure(line if done.leftovers and not timed_out and done.returncode == 0
+                                 else f"{line}\n{_tail(stderr or stdout)}")
         record = _record(snippet, key, stdout, stderr, seconds, output_dir)
         with _commit_lock:
             if cancel.is_set():
@@ -212,10 +234,39 @@ def _record(snippet: Snippet, key: str, stdout: str, stderr: str, seconds: float
     }
 
 
+def full_output_path(snippet: Snippet) -> Path:
+    """Where the whole of an output too long to show is published, beside the cut one."""
+    return paths.SNIPPET_OUTPUT_DIR / snippet.page / f"{snippet.stem}.full.txt"
+
+
+def shown_text(text: str, whole: str, lines: int = SHOWN_LINES, tail: int = SHOWN_TAIL_LINES) -> str:
+    """``text`` as a page shows it: past ``lines`` lines, its start and end around a line saying what was cut.
+
+    >>> print(shown_text("\\n".join(map(str, range(10))), "out.full.txt", lines=4, tail=1))
+    0
+    1
+    ... 7 lines cut; the whole output is in out.full.txt
+    9
+    """
+    kept = text.splitlines()
+    if len(kept) <= lines:
+        return text
+    head = lines - tail - 1
+    cut = len(kept) - head - tail
+    return "\n".join([*kept[:head], f"... {cut} lines cut; the whole output is in {whole}", *kept[len(kept) - tail:]])
+
+
 def publish(snippet: Snippet, record: dict) -> None:
     """Write a snippet's stdout and showable files into docs/generated/output/."""
     text = record["stdout"].rstrip() + "\n" if record["stdout"].strip() else "(no output)\n"
-    atomic.write_if_changed(output_text_path(snippet), text)
+    full = full_output_path(snippet)
+    named = full.relative_to(paths.ROOT).as_posix() if full.is_relative_to(paths.ROOT) else str(full)
+    shown = shown_text(text.rstrip("\n"), named) + "\n"
+    if shown != text:
+        atomic.write_if_changed(full, text)
+    else:
+        full.unlink(missing_ok=True)  # it got short again: no stale whole output beside it
+    atomic.write_if_changed(output_text_path(snippet), shown)
     kept = files_dir(snippet.page, snippet.stem)
     for name in record.get("files", []):
         source = kept / name

@@ -107,12 +107,12 @@ def run_pipeline(python: Path, data_dir: Path, entry: Path, accuracy_at_least: f
     done, timed_out = procs.run(args, timeout_s=RUN_TIMEOUT_S, env=env, cwd=paths.ROOT)
     seconds = time.perf_counter() - started
     (entry / "child.log").write_text(done.stderr)
-    if timed_out or done.returncode != 0:
+    why = procs.failure(done, timed_out, RUN_TIMEOUT_S)  # its exit, or what it left running
+    if why:
         import_error = [line for line in done.stderr.splitlines() if line.startswith("TFX_IMPORT_ERROR ")]
         shutil.rmtree(entry, ignore_errors=True)  # a failed run leaves no entry
         if import_error:
             raise TfxEnvError(f"{python} cannot import TFX ({import_error[-1].split(' ', 1)[1]}). Fix: `make venv`")
-        why = f"timed out after {RUN_TIMEOUT_S} s" if timed_out else procs.describe_exit(done.returncode)
         tail = "\n".join(done.stderr.strip().splitlines()[-12:])
         raise RuntimeError(f"the TFX pipeline ({PIPELINE.name}) failed, {why}:\n{tail}")
     summary = json.loads(done.stdout.strip().splitlines()[-1])

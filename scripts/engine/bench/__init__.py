@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 
@@ -42,40 +43,56 @@ def refresh_for_build(mode: str, log: logging.Logger) -> None:
         device = harness.resolve_device("auto")
         machine_id = environment.machine_id(device)
         store.refuse_recorded_machine(store.machine_dir(machine_id))  # before minutes of measuring, not after
-        chosen = envinput.bench_cases() or tuple(CASES)
-        for name, case in CASES.items():
-            if name not in chosen:
-                continue
+        chosen = envinput.bench_cases() or tuple(CASES)  # GUIDE_BENCH_CASES: the rest stay as stored
+        # The store's measuring lock, taken before the first case that runs (a build that only reads
+        # never takes it) and held to the end of the step; GUIDE_IF_BUSY says wait or refuse.
+        lock = contextlib.ExitStack()
+        held = False
+
+        def decide(name, case):
             path = store.result_path(name, machine_id)
             previous = store.load(path) if path.exists() else None
             reasons = store.stale_reasons(previous, case, machine_id)
             downgrade = store.downgrade(previous, profile)
-            if downgrade and not allow_downgrade and (reasons or mode == "all"):
-                log.info(f"guide: benchmark {name}: kept, {downgrade} (GUIDE_BENCH_PROFILE="
-                         f"{previous['profile']} reruns it; GUIDE_ALLOW_DOWNGRADE=1 allows the {profile} run)"
-                         + (f"; shown as stale: {'; '.join(reasons)}" if reasons else ""))
-            if (mode == "stale" and not reasons) or (downgrade and not allow_downgrade):
-                kept.setdefault(previous["profile"], []).append(name)
-                continue
-            ran.append(name)
-            total = len(harness.plan(case, profile))
-            log.info(f"guide: benchmark {name} ({'; '.join(reasons) or 'rerun requested'}), profile {profile}, "
-                     f"{total} process(es)")
-            done = []
+            runs = not ((mode == "stale" and not reasons) or (downgrade and not allow_downgrade))
+            return previous, reasons, downgrade, runs
 
-            def progress(job, record, name=name, total=total, done=done):
-                done.append(record)
-                status = "ok" if record["ok"] else f"FAILED: {record['reason']}"
-                log.info(f"guide: benchmark {name} [{len(done)}/{total}] {job.label}: {status} "
-                         f"({record.get('wall_s', 0):.1f} s)")
+        with lock:  # released however the step ends (mkdocs serve lives on)
+            for name, case in CASES.items():
+                if name not in chosen:
+                    continue
+                previous, reasons, downgrade, runs = decide(name, case)
+                if runs and not held:
+                    held = True
+                    if lock.enter_context(store.measuring(store.results_root(), envinput.if_busy(), say=log.info)):
+                        # It waited for another run, which may have just measured this very case.
+                        previous, reasons, downgrade, runs = decide(name, case)
+                if downgrade and not allow_downgrade and (reasons or mode == "all"):
+                    log.info(f"guide: benchmark {name}: kept, {downgrade} (GUIDE_BENCH_PROFILE="
+                             f"{previous['profile']} reruns it; GUIDE_ALLOW_DOWNGRADE=1 allows the {profile} run)"
+                             + (f"; shown as stale: {'; '.join(reasons)}" if reasons else ""))
+                if (mode == "stale" and not reasons) or (downgrade and not allow_downgrade):
+                    kept.setdefault(previous["profile"], []).append(name)
+                    continue
+                ran.append(name)
+                total = len(harness.plan(case, profile))
+                log.info(f"guide: benchmark {name} ({'; '.join(reasons) or 'rerun requested'}), profile {profile}, "
+                         f"{total} process(es)")
+                done = []
 
-            try:
-                result = harness.run_case(case, profile, device, on_job=progress)
-            except KeyboardInterrupt as error:
-                raise procs.interrupted(error, interrupted_message(ran)) from None
-            if result["status"] != "ok":
-                # Not a warning: strict mode would abort the build, and the page already shows the failure.
-                log.info(f"guide: benchmark {name}: {result['status']}: {result.get('failure', {}).get('reason')}")
+                def progress(job, record, name=name, total=total, done=done):
+                    done.append(record)
+                    status = "ok" if record["ok"] else f"FAILED: {record['reason']}"
+                    log.info(f"guide: benchmark {name} [{len(done)}/{total}] {job.label}: {status} "
+                             f"({record.get('wall_s', 0):.1f} s)")
+
+                try:
+                    result = harness.run_case(case, profile, device, on_job=progress)
+                except KeyboardInterrupt as error:
+                    raise procs.interrupted(error, interrupted_message(ran)) from None
+                if result["status"] != "ok":
+                    # Not a warning: strict mode would abort the build, and the page already shows the failure.
+                    log.info(f"guide: benchmark {name}: {result['status']}: {result.get('failure', {}).get('reason')}")
         log.info(f"guide: benchmarks: profile {profile} (GUIDE_BENCH_PROFILE) ran {len(ran)} case(s)"
                  + "".join(f"; kept {len(names)} stored {p}-profile result(s)" for p, names in sorted(kept.items())))
     store.require_results()  # an empty or missing store by mistake must not blank every fragment

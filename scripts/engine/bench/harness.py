@@ -150,7 +150,9 @@ def run_job(job: Job, device: str, timeout_s: float) -> dict:
                 raise
             finally:
                 proc.returncode = -1 if proc.returncode is None else proc.returncode
-                procs.release(proc)  # leftovers, e.g. compile workers
+                # Leftovers in its group (compile workers) go quietly; one that left the group would
+                # have run beside the next timed job, so it fails this run (below).
+                escaped = procs.release(proc)
         record["wall_s"] = round(time.perf_counter() - started, 3)
         record["peak_rss_bytes"] = rusage.ru_maxrss * 1024 if rusage else None  # Linux reports KiB
         busy_end = _cpu_busy_seconds()
@@ -160,6 +162,8 @@ def run_job(job: Job, device: str, timeout_s: float) -> dict:
             record["foreign_cores"] = round(max(0.0, (busy_end - busy_start - own)) / record["wall_s"], 3)
         if timed_out:
             record["reason"] = f"timed out after {timeout_s:.0f} s"
+        elif escaped:
+            record["reason"] = procs.leftover_line("the timed process", escaped)
         elif os.WIFSIGNALED(status):
             record["reason"] = procs.describe_exit(-os.WTERMSIG(status))
         elif os.WEXITSTATUS(status) != 0 or not out_path.exists():

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine import machine
-from engine.bench import store
+from engine.bench import schema, store
 from engine.bench.cases import CASES
 
 
@@ -36,9 +36,11 @@ class Problem:
 def problems(path: Path, folder_name: str, result: dict, now_versions: dict | None = None) -> list[Problem]:
     """What is wrong with one loaded result file filed under ``folder_name`` (see the module docstring)."""
     found: list[Problem] = []
+    if schema.unknown_keys(result):  # what the site never reads has no place in the repository
+        found.append(Problem("error", path, store.unknown_keys_line(path, result)))
     case = CASES.get(path.stem)
     if case is None:
-        return [Problem("error", path, f"{path}: unknown case {path.stem!r} (known: {', '.join(CASES)})")]
+        return [*found, Problem("error", path, f"{path}: unknown case {path.stem!r} (known: {', '.join(CASES)})")]
     source = store.measured_on(result)
     if source != folder_name:
         found.append(Problem("error", path, f"{path}: measured on {source!r}, filed under {folder_name!r}; "

@@ -5,6 +5,14 @@ and the build agree on what is valid. It types the core fields the engine
 reads and stays open to everything else (``additionalProperties`` is left
 true): new manifest fields, new per-run fields, new mode strings and case
 kinds are valid without a schema change.
+
+Three limits hold beyond the types (docs/method.md#result-files states them too):
+
+* ``MAX_RESULT_BYTES``: no result file is read past it (``store.load`` refuses it unread);
+* a run is listed once: two runs of one framework, mode, batch size, width, repeat and
+  variant (a carried-over run apart from a new one) make the file invalid;
+* the top level holds only the keys ``RESULT`` names (``unknown_keys``): the contribution
+  check rejects others, ``regen.py check`` warns about them. Nested objects stay open.
 """
 
 from __future__ import annotations
@@ -77,6 +85,14 @@ RESULT = {
     },
 }
 
+# The largest real result file when this was set: 272,125 bytes (the CPU builder's default-profile
+# headline.json, 174 runs). The full profile's largest, estimated from its plan (inference: 75
+# processes of 3,000 timed steps), is about 3.2 MB. 16 MiB is five times that and sixty times the
+# largest real one: a contribution gets there only by carrying something that is no result.
+MAX_RESULT_BYTES = 16 << 20
+# What makes two runs the same run (the harness never writes one twice).
+RUN_IDENTITY = ("framework", "mode", "batch_size", "width", "repeat", "variant", "carried_over")
+
 _VALIDATOR = jsonschema.Draft202012Validator(RESULT)
 _JSON_TYPES = {dict: "an object", list: "a list", str: "a string", bool: "a boolean", int: "a number",
                float: "a number"}
@@ -114,4 +130,34 @@ def problems(data: object) -> list[str]:
     # A wrong type explains more than what it then lacks, so it comes first.
     errors = sorted(_VALIDATOR.iter_errors(data),
                     key=lambda e: (e.validator != "type", list(map(str, e.absolute_path)), e.validator))
-    return [_explain(error) for error in errors]
+    return [_explain(error) for error in errors] or duplicate_runs(data)
+
+
+def duplicate_runs(data: dict) -> list[str]:
+    """Each run that repeats an earlier one (same RUN_IDENTITY), named by both indices.
+
+    >>> run = {"framework": "torch", "mode": "eager", "batch_size": 128, "width": 1, "repeat": 0, "ok": False}
+    >>> duplicate_runs({"runs": [run, {**run, "repeat": 1}, run]})
+    ['runs[2]: the same run as runs[0] (torch eager batch 128 width 1 repeat 0); a result lists each run once']
+    """
+    first: dict[tuple, int] = {}
+    found = []
+    for index, run in enumerate(data.get("runs", [])):
+        identity = tuple(run.get(k) for k in RUN_IDENTITY)
+        if identity in first:
+            words = " ".join(f"{k.replace('_size', '')} {run[k]}" if k not in ("framework", "mode") else str(run[k])
+                             for k in RUN_IDENTITY if run.get(k) is not None)
+            found.append(f"runs[{index}]: the same run as runs[{first[identity]}] ({words}); "
+                         "a result lists each run once")
+        else:
+            first[identity] = index
+    return found
+
+
+def unknown_keys(data: dict) -> list[str]:
+    """Top-level keys the schema does not name (``RESULT["properties"]``), sorted.
+
+    >>> unknown_keys({"case": "x", "runs": [], "padding": "x" * 9})
+    ['padding']
+    """
+    return sorted(set(data) - set(RESULT["properties"]))

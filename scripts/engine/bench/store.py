@@ -13,11 +13,16 @@ recovery file and says where.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
+import fcntl
 import hashlib
 import json
 import os
+import sys
 import tempfile
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from engine import atomic, envinput, environment, keys, machine, paths
@@ -31,6 +36,10 @@ HARNESS_FILES = (Path(__file__).with_name("child.py"), Path(__file__).with_name(
 
 class StoreError(Exception):
     """A result file that cannot be trusted (corrupt, foreign, or from a newer schema)."""
+
+
+class StoreBusy(StoreError):
+    """Another process is measuring into this store, and the caller chose not to wait."""
 
 
 def results_root() -> Path:
@@ -83,9 +92,19 @@ def validate(data: object, source: str) -> dict:
     return data
 
 
+def _read_bounded(path: Path) -> bytes:
+    """The file's bytes; past schema.MAX_RESULT_BYTES a StoreError, having read no more than that."""
+    with open(path, "rb") as handle:  # one read, bounded: a file that grows, or /dev/zero, stops too
+        data = handle.read(schema.MAX_RESULT_BYTES + 1)
+    if len(data) > schema.MAX_RESULT_BYTES:
+        raise StoreError(f"{path}: larger than {schema.MAX_RESULT_BYTES:,} bytes, the limit of a result "
+                         "file (schema.MAX_RESULT_BYTES, docs/method.md#result-files); not read")
+    return data
+
+
 def load(path: Path) -> dict:
     try:
-        data = json.loads(Path(path).read_bytes().decode("utf-8"))
+        data = json.loads(_read_bounded(Path(path)).decode("utf-8"))
     except UnicodeDecodeError as error:
         raise StoreError(f"{path}: not a result file (not UTF-8 text: byte {error.start})") from error
     except json.JSONDecodeError as error:
@@ -104,6 +123,14 @@ def refuse_recorded_machine(path: Path) -> None:
         raise StoreError(f"GUIDE_MACHINE_FILE={recorded} is set, so these runs would be filed as that machine's "
                          f"in {paths.RESULTS_DIR}, though they ran on this CPU; set GUIDE_RESULTS_DIR to a scratch "
                          "folder (nothing was saved)")
+
+
+def unknown_keys_line(path: Path, data: dict) -> str:
+    """The one line that names a file's unknown top-level keys (``regen.py check`` warns, CI rejects)."""
+    names = schema.unknown_keys(data)
+    shown = ", ".join(map(repr, names[:5])) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    return (f"{path}: unknown top-level key{'s' if len(names) > 1 else ''} {shown}; a result file holds only "
+            "the keys engine/bench/schema.py names (docs/method.md#result-files)")
 
 
 def save(data: dict, path: Path) -> None:
@@ -269,3 +296,71 @@ def check_writable(folder: Path) -> None:
         os.unlink(probe)
     except OSError as error:
         raise StoreError(f"results folder {folder} is not writable ({error.strerror or error})") from None
+
+
+# --- One measuring run per store ---------------------------------------------
+# Two runs timing at once would each time the other's load. Whatever measures (``regen.py
+# run``, a build that will run benchmark cases) holds this advisory lock on the store for as
+# long as it measures; whatever only reads (render, check, list, a GUIDE_RUN=none build,
+# mkdocs serve) never takes it. It is flock(2) on a file in the store: the kernel drops it
+# when its holder exits, however it died, so a lock left by a dead process never blocks.
+# The file names its holder for the message a second run prints; git ignores it.
+LOCK_NAME = ".measuring.lock"
+
+
+def _holder(path: Path) -> str:
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+        return f"pid {int(info['pid'])} ({info['command']})"
+    except (OSError, ValueError, KeyError, TypeError):
+        return "a process that has not yet said which"  # between its flock and its note
+
+
+def _command() -> str:
+    words = [Path(sys.argv[0]).name, *sys.argv[1:]] if sys.argv and sys.argv[0] else ["python"]
+    text = " ".join(words)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+@contextlib.contextmanager
+def measuring(root: Path, if_busy: str = "wait", say: Callable[[str], None] = print,
+              poll_s: float = 0.5) -> Iterator[bool]:
+    """Hold the measuring lock of the store at ``root``; yield whether it had to wait for it.
+
+    When another process holds it: ``wait`` says so once (naming the holder's
+    pid and command) and waits; ``refuse`` raises StoreBusy saying the same.
+    """
+    root = Path(root)
+    path = root / LOCK_NAME
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)  # not inherited by children (PEP 446)
+    except OSError as error:
+        # A full disk: the run may still measure, and its save keeps the runs in a recovery file.
+        say(f"cannot create {path} ({error.strerror or error}); measuring without the store's lock")
+        yield False
+        return
+    try:
+        waited = False
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                busy = f"results store {root} is being measured into by {_holder(path)}"
+                if if_busy == "refuse":
+                    raise StoreBusy(f"{busy}; refusing to measure beside it (nothing was run; "
+                                    "wait for it, or let this one wait: --if-busy wait / GUIDE_IF_BUSY=wait)") from None
+                if not waited:
+                    say(f"{busy}; waiting for it to finish, so neither times the other's load (Ctrl-C stops)")
+                    waited = True
+                time.sleep(poll_s)
+        os.ftruncate(fd, 0)
+        with contextlib.suppress(OSError):  # the note is for messages; a full disk keeps the lock without it
+            os.pwrite(fd, json.dumps({"pid": os.getpid(), "command": _command()}).encode(), 0)
+        try:
+            yield waited
+        finally:
+            os.ftruncate(fd, 0)  # a later waiter must not name this process once it is gone
+    finally:
+        os.close(fd)  # releases the lock
