@@ -312,7 +312,7 @@ def test_checker_finds_a_machine_on_the_built_speed_page(checker, tmp_path):
 
 
 def test_checker_rejects_an_unknown_top_level_key_in_one_line(checker, tmp_path, capsys):
-    folder = write_folder(tmp_path, "cpu-test-2c-00000000", padding="x" * 1000)
+    folder = write_folder(tmp_path, TEST_MACHINE, padding="x" * 1000)
     assert checker.validate(folder) == 1
     errors = [line for line in capsys.readouterr().out.splitlines() if line.startswith("::error")]
     assert len(errors) == 1 and errors[0].endswith(
@@ -325,7 +325,7 @@ def test_checker_rejects_an_unknown_top_level_key_in_one_line(checker, tmp_path,
     (lambda data: {**data, "runs": [RUN, RUN]}, "runs[1]: the same run as runs[0]"),
 ], ids=["oversized", "duplicate run"])
 def test_checker_rejects_an_oversized_file_or_a_run_listed_twice(checker, tmp_path, capsys, change, message):
-    folder = write_folder(tmp_path, "cpu-test-2c-00000000")
+    folder = write_folder(tmp_path, TEST_MACHINE)
     path = folder / "headline.json"
     path.write_text(json.dumps(change(json.loads(path.read_text()))))
     assert checker.validate(folder) == 1
