@@ -73,17 +73,15 @@ def test_no_gpu_means_cpu_without_running_a_probe(monkeypatch):
     assert environment.detect_device() == "cpu"
 
 
-def test_the_machine_id_is_computed_as_before_on_a_cpu_builder(monkeypatch):
-    # The committed results are keyed by it: the probes must not change it on a CPU builder.
-    import hashlib
-    import re
+def test_the_machine_id_of_a_cpu_builder_is_its_fingerprints_and_runs_no_probe(monkeypatch):
+    # The results are keyed by it (engine.machine): a CPU builder's id must not depend on the probes.
+    from engine import machine
 
     monkeypatch.setattr(environment, "gpu_names", lambda: ())
-    hardware, cores = environment.cpu_model(), environment.usable_cores()
-    slug = re.sub(r"[^a-z0-9]+", "-", hardware.lower()).strip("-")[:40]
-    digest = hashlib.sha256(f"{hardware}|{cores}|cpu".encode()).hexdigest()[:8]
-    assert environment.machine_id() == f"cpu-{slug}-{cores}c-{digest}"
-    assert environment.device_label() == f"cpu ({hardware})"
+    monkeypatch.setattr(environment, "probe", lambda *args, **kwargs: pytest.fail("a CPU builder ran a probe"))
+    expected = machine.machine_id(machine.cpu_fingerprint(machine.cpuinfo(), environment.usable_cores()))
+    assert environment.machine_id() == expected and expected.startswith("cpu-")
+    assert environment.device_label() == f"cpu ({environment.cpu_model()})"
 
 
 # ------------------------------------------------------------ recorded facts
