@@ -47,7 +47,7 @@ def test_one_row_per_ledger_claim_with_its_wording_and_links(rendered):
     for entry in ledger:
         claim, badge, _figure, where = rows[entry["id"]]
         assert claim == entry["claim"] and where == entry["where"]
-        assert re.fullmatch(r'<span class="verdict verdict--[a-z]+">[^<]+</span>'
+        assert re.fullmatch(r'<span class="verdict verdict--[a-z]+" data-claim="C\d\d">[^<]+</span>'
                             r'(<br><span class="glance-machines( glance-machines--differs)?">[^<]+</span>)?', badge)
 
 

@@ -51,12 +51,12 @@ def build_steps() -> list:
         snippet_runner.refresh,
         codestats.refresh,
         build_info.refresh,
-        claims.refresh,  # the ledger table, from the claims table
         *pages.build_steps(),  # each page's own, reading what its snippets wrote
         install_costs.refresh,  # renders what make venv recorded about the extras
         notebooks.refresh,
         parity.refresh,  # runs each parity pair: PyTorch side, then TensorFlow side
         bench.refresh_for_build,
+        claims.refresh,  # the ledger table: the claims table's verdicts and the benchmarks' generated ones
     ]
 
 
@@ -129,14 +129,20 @@ def on_files(files, config, **kwargs):
 
 
 def on_page_markdown(markdown: str, page, config, files, **kwargs) -> str:
-    """Fail with the page's name when it includes a file or section that is not there.
+    """Fail with the page's name when it includes a file or section that is not there; expand verdict marks.
 
     pymdownx.snippets (``check_paths``) would also stop the build, but without
-    saying which page asked; this says both.
+    saying which page asked; this says both. ``<!-- md:verdict C05 -->`` and
+    ``<!-- md:badge C05 -->`` become the claim's one verdict (engine.claims),
+    ``<!-- md:fact executorch.status -->`` the fact recorded once (engine.facts).
     """
+    from engine import claims, facts
     from engine.includes import find_problems
 
     problems = find_problems(markdown)
     if problems:
         raise PluginError(f"{page.file.src_path}: " + "; ".join(problems))
-    return markdown
+    try:
+        return facts.expand_marks(claims.expand_marks(markdown, claims.verdict_table()))
+    except ValueError as error:
+        raise PluginError(f"{page.file.src_path}: {error}") from error

@@ -9,8 +9,6 @@ typed: change the claims table or the results and the table follows.
 
 from __future__ import annotations
 
-import re
-
 from common import tiers
 from engine import claims
 from engine.bench import summarize as S
@@ -20,35 +18,20 @@ NONE = "—"
 
 
 def ledger() -> list[dict]:
-    """One row per claim of the claims table: its ID, wording, where it is tested and its ledger verdict."""
-    return [{"id": c.id, "claim": c.claim, "where": c.where, "verdict": c.verdict} for c in claims.load()]
+    """One row per claim of the claims table: its ID, wording and where it is tested."""
+    return [{"id": c.id, "claim": c.claim, "where": c.where} for c in claims.load()]
 
 
 def verdict_word(generated: str) -> str | None:
-    """The bold lead of a generated verdict (``**Not supported** here: ...`` gives ``Not supported``)."""
-    m = re.search(r"\*\*([^*]+)\*\*", generated)
-    return m.group(1).strip().rstrip(".:;,") if m else None
+    """The bold lead of a generated verdict (``**Not supported** here: ...`` gives ``Not supported``).
+
+    Read by engine.claims.generated_verdict, the one parser every page's badge goes through.
+    """
+    verdict = claims.generated_verdict("", generated)
+    return None if verdict.word == "Not measured here" and "**" not in generated else verdict.word
 
 
-def _ledger_word(cell: str) -> str:
-    """``Shown: [below](#c05)`` gives ``Shown``; ``Outdated since TF 2.0 (2019)`` stays as it is."""
-    text = re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", cell)
-    return re.sub(r":\s*(verdict\s+)?below\s*$", "", text).strip()
-
-
-def badge_class(word: str) -> str:
-    w = word.lower()
-    if w.startswith("not measured") or w.startswith("not tested") or w == "opinion":
-        return "unmeasured"
-    if w.startswith("not supported"):
-        return "refuted"
-    if w.startswith("supported"):
-        return "supported"
-    if w.startswith("depends"):
-        return "depends"
-    if "outdated" in w:
-        return "outdated"
-    return "shown"  # Shown, Described, Fact, sourced
+badge_class = claims.badge_class  # one colour per verdict word, wherever it is shown
 
 
 def _ratio(r) -> str:
@@ -178,10 +161,10 @@ def glance_md(res: dict, verdicts: dict[str, str], device_note: str, gpu_res: di
     machines it was measured, and flags a verdict that differs between them.
     """
     out = ["| ID | Claim | Verdict | Deciding figure | Details |", "|---|---|---|---|---|"]
+    table = claims.verdict_table(verdicts)
     for row in ledger():
         cid = row["id"].lower()
-        word = verdict_word(verdicts[cid]) if cid in verdicts else None
-        word = word or _ledger_word(row["verdict"])
+        verdict = table[row["id"]]
         figure = NONE
         source = gpu_res if cid in GPU_CLAIMS and gpu_res else res
         if cid in FIGURES and source:
@@ -194,7 +177,7 @@ def glance_md(res: dict, verdicts: dict[str, str], device_note: str, gpu_res: di
                 figure = f"CPU only: {figure}"
         if figure == NONE:  # marked, so a phone can drop the empty line (docs/stylesheets/guide.css)
             figure = f'<span class="glance-none">{NONE}</span>'
-        badge = f'<span class="verdict verdict--{badge_class(word)}">{word}</span>'
+        badge = verdict.badge()
         if cid in verdicts:
             badge += machines_note((machine_verdicts or {}).get(cid))
         where = row["where"]
