@@ -146,3 +146,16 @@ def on_page_markdown(markdown: str, page, config, files, **kwargs) -> str:
         return facts.expand_marks(claims.expand_marks(markdown, claims.verdict_table()))
     except ValueError as error:
         raise PluginError(f"{page.file.src_path}: {error}") from error
+
+
+def on_page_content(html: str, page, config, files, **kwargs) -> str:
+    """Each glossary term's first use on the page links to its definition on How we measure (engine.glossary)."""
+    from mkdocs.utils import get_relative_url
+
+    _engine_importable()
+    from engine import glossary
+
+    target = files.get_file_from_path(glossary.PAGE)
+    if target is None:
+        return html
+    return glossary.link_first_uses(html, page.file.src_uri, get_relative_url(target.url, page.url))
