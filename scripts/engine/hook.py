@@ -159,3 +159,11 @@ def on_page_content(html: str, page, config, files, **kwargs) -> str:
     if target is None:
         return html
     return glossary.link_first_uses(html, page.file.src_uri, get_relative_url(target.url, page.url))
+
+
+def on_post_build(config, **kwargs) -> None:
+    """404.html works under any base path, not only site_url's (engine.notfound)."""
+    _engine_importable()
+    from engine import notfound
+
+    notfound.rewrite(Path(config["site_dir"]), config.get("site_url"))
