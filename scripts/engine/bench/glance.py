@@ -13,6 +13,7 @@ from common import tiers
 from engine import claims
 from engine.bench import summarize as S
 from engine.bench.cases import FRAMEWORK_LABELS
+from engine.bench.render import verdicts
 
 NONE = "—"
 
@@ -38,6 +39,13 @@ def _ratio(r) -> str:
     return f"{r.ratio:.2f}× ({r.low:.2f}–{r.high:.2f})"
 
 
+def _ratio_words(r, a: str, b: str) -> str:
+    """A time ratio that says in words which side is faster: ``PyTorch faster: 0.80× TensorFlow's time (...)``."""
+    said = ("no significant difference" if not r.significant else
+            f"{a} faster" if r.ratio < 1 else f"{a} slower")
+    return f"{said}: {a} {_ratio(r).replace('× (', f'× {b} time (', 1)}"
+
+
 def _batch(rows, batch=128):
     return batch if S.find(rows, batch_size=batch) else min(r.batch_size for r in rows)
 
@@ -47,7 +55,7 @@ def fig_speed(res) -> str:
     batch = _batch(rows)
     a = S.best(rows, "torch", batch_size=batch, precision="fp32")
     b = S.best(rows, "tf", batch_size=batch, precision="fp32")
-    return f"PyTorch ÷ TF step time, each at its best, batch {batch}: {_ratio(S.compare(a, b))}"
+    return f"each at its best, batch {batch}, {_ratio_words(S.compare(a, b), 'PyTorch', 'TensorFlow’s')}"
 
 
 def fig_compile(res) -> str:
@@ -59,8 +67,11 @@ def fig_compile(res) -> str:
         compiled = [r for r in S.find(rows, framework=fw, batch_size=batch, precision="fp32")
                     if r.compiled and tiers.parse(r.mode).execution != "fit" and not tiers.parse(r.mode).channels_last]
         fastest = min(compiled, key=lambda r: r.median_ms)
-        parts.append(f"{FRAMEWORK_LABELS[fw]} {_ratio(S.compare(fastest, eager))}")
-    return f"compiled ÷ eager step time, batch {batch}: " + "; ".join(parts)
+        ratio = S.compare(fastest, eager)
+        text = f"{FRAMEWORK_LABELS[fw]}: {_ratio_words(ratio, 'compiled', 'eager’s')}"
+        slower = [s for s in verdicts.slower_compiled(res) if s["framework"] == fw and s["compiled"] == fastest.label]
+        parts.append(text + (f" ({verdicts.slower_why(slower[0])})" if slower else ""))
+    return f"fastest compiled against eager step time, batch {batch}: " + "; ".join(parts)
 
 
 def _largest(res):
