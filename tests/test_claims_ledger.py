@@ -44,6 +44,7 @@ MEASURED = [cid.upper() for cid in claims.measured_ids()]
 ALLOWED_FRAGMENTS = {
     "docs/generated/bench/summary.md",
     "docs/generated/bench/glance.md",  # the home page's claims table
+    "docs/generated/bench/decide.md",  # the home page's "What to choose in 2026"
     "docs/generated/bench/headline_step_time.md",  # the headline chart with its alt text and data link
     "docs/generated/codestats/ease_of_use.md",
     "docs/generated/build_info.md",

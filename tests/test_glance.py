@@ -77,9 +77,15 @@ def test_deciding_figure_is_computed_from_the_results(rendered):
     assert rows["C20"][2] == f'<span class="glance-none">{glance.NONE}</span>'
 
 
-def test_badge_follows_the_numbers(tmp_path, rendered):
+@pytest.fixture(scope="module")
+def slow_rendered(tmp_path_factory):
+    """The fixture results with every compiled mode 3x slower than eager."""
+    return _render(tmp_path_factory.mktemp("slow_compiled"), slow_compiled=True)
+
+
+def test_badge_follows_the_numbers(slow_rendered, rendered):
     before = _rows((rendered[2] / "glance.md").read_text())["C03"][1]
-    after = _rows((_render(tmp_path, slow_compiled=True)[2] / "glance.md").read_text())["C03"][1]
+    after = _rows((slow_rendered[2] / "glance.md").read_text())["C03"][1]
     assert "verdict--supported" in before
     assert "verdict--refuted" in after and ">Not supported<" in after
 
@@ -127,12 +133,12 @@ def test_gpu_claims_take_their_figure_from_the_gpu_results_their_verdict_is_deci
         assert figure == glance.FIGURES[claim.lower()](gpu_res), (claim, figure)
 
 
-def test_compiled_slower_than_eager_says_so_and_where_it_is_explained(tmp_path, rendered):
+def test_compiled_slower_than_eager_says_so_and_where_it_is_explained(slow_rendered, rendered):
     """The slow-compiled fixture: Home's C03 figure says "compiled slower" in words, and both it and the
     verdict's note link the op profile (where it measured both tiers) or say it is not explained yet."""
     before = _rows((rendered[2] / "glance.md").read_text())["C03"][2]
     assert "compiled slower" not in before and "not explained yet" not in before
-    results, machine, out = _render(tmp_path, slow_compiled=True)
+    results, machine, out = slow_rendered
     figure = _rows((out / "glance.md").read_text())["C03"][2]
     assert "compiled slower: compiled" in figure
     res = store.load_all(results)[machine]

@@ -59,6 +59,33 @@ class Claim:
         return self.id.lower()
 
 
+@dataclass(frozen=True)
+class Choice:
+    """One line of Home's "What to choose in 2026" block (engine.bench.decide)."""
+
+    situation: str
+    link: str
+    claims: tuple[str, ...] = ()
+    recommend: str = ""
+    decide: str = ""  # "speed", "memory": computed from the stored results
+
+
+@functools.cache
+def choices() -> list[Choice]:
+    """The decision block's lines, in the claims table's order; each names claims that exist."""
+    known = {claim.id for claim in load()}
+    out = []
+    for row in tomllib.loads(TABLE.read_text(encoding="utf-8")).get("choice", []):
+        choice = Choice(**{**row, "claims": tuple(row.get("claims", ()))})
+        if bool(choice.recommend) == bool(choice.decide):
+            raise ValueError(f"{TABLE.name}: choice {choice.situation!r} needs one of recommend and decide")
+        if set(choice.claims) - known:
+            raise ValueError(f"{TABLE.name}: choice {choice.situation!r} names unknown claims "
+                             f"{sorted(set(choice.claims) - known)}")
+        out.append(choice)
+    return out
+
+
 def _load(text: str, source: str) -> list[Claim]:
     rows = tomllib.loads(text).get("claim", [])
     claims = []
