@@ -9,8 +9,10 @@ segment the built site has at its top level (``speed/``, ``assets/``), else the 
 
 >>> html = '<html><head><link href="/p/assets/x.css"></head><body><a href="/p/speed/">S</a></body></html>'
 >>> out = relocatable(html, "/p/", ["assets", "speed"])
->>> bool(re.search(r'(href|src)="/p/', out)), 'href="assets/x.css"' in out, 'href="speed/"' in out, out.index("<script>") < out.index("<link")
-(False, True, True, True)
+>>> bool(re.search(r'(href|src)="/p/', out)), 'href="assets/x.css"' in out, 'href="speed/"' in out
+(False, True, True)
+>>> out.index("<script") < out.index("<link"), relocatable(out, "/p/", ["assets"]) == out
+(True, True)
 """
 
 from __future__ import annotations
@@ -20,17 +22,20 @@ import re
 from pathlib import Path
 from urllib.parse import urlparse
 
-_SCRIPT = """<script>(function(){{var p=location.pathname,c={prefix},t={top},r=null;
+_SCRIPT = """<script data-guide-base>(function(){{var p=location.pathname,c={prefix},t={top},r=null;
 if(c!=="/"&&p.indexOf(c)===0){{r=c}}else{{var s=p.split("/");for(var i=1;i<s.length;i++){{if(t.indexOf(s[i])>=0){{r=s.slice(0,i).join("/")+"/";break}}}}}}
 if(r===null){{r=p.slice(0,p.lastIndexOf("/")+1)}}document.write('<base href="'+r+'">')}})();</script>"""
 
 
 def relocatable(html: str, prefix: str, top_level: list[str]) -> str:
     """``html`` with links under ``prefix`` made relative to a ``<base>`` the page works out when it loads."""
+    if "<script data-guide-base>" in html:  # already relocatable (a second post-build pass)
+        return html
     prefix = prefix if prefix.endswith("/") else prefix + "/"
     escaped = re.escape(prefix)
     html = re.sub(rf'(\b(?:href|src|content|action)=")({escaped})', r"\1", html)
     html = re.sub(rf'("base":\s*")({escaped})', r'\1./', html)  # Material's config: its base, relative to <base>
+    html = re.sub(rf'(":\s*")({escaped})', r"\1", html)  # and its other paths (the search worker)
     script = _SCRIPT.format(prefix=json.dumps(prefix), top=json.dumps(sorted(top_level)))
     return re.sub(r"<head([^>]*)>", lambda m: m.group(0) + script, html, count=1)
 
