@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 
 from engine import claims
-from engine.bench import fixtures, render, store
+from engine.bench import decide, fixtures, render, store
+from engine.bench.render.verdicts import verdicts_md
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _lines(out: Path) -> dict[str, str]:
-    text = (out / "decide.md").read_text()
+def _lines(text: str) -> dict[str, str]:
     return {line.split(":**")[0].removeprefix("- **"): line for line in text.splitlines() if line.startswith("- **")}
 
 
@@ -28,32 +29,44 @@ def _scale(results: Path, machine: str, framework: str, factor: float) -> None:
     store.save(data, path)
 
 
+def _block(results: Path, machine: str) -> str:
+    """The block as render_all writes it, from the stored results (without drawing every chart)."""
+    all_results = store.load_all(results)
+    res = all_results[machine]
+    return decide.decide_md(res, claims.verdict_table(verdicts_md(res, all_results)))
+
+
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("decide")
     machine = fixtures.write_all(tmp / "results")
-    render.render_all(tmp / "results", tmp / "before")
     return tmp, machine
 
 
-def test_a_changed_result_changes_the_line_it_decides_and_only_that(rendered):
-    tmp_path, machine = rendered
+def test_render_all_writes_the_block(rendered, tmp_path):
+    tmp, machine = rendered
+    render.render_all(tmp / "results", tmp_path / "out")
+    assert (tmp_path / "out" / "decide.md").read_text().endswith(_block(tmp / "results", machine))
+
+
+def test_a_changed_result_changes_the_line_it_decides_and_only_that(rendered, tmp_path):
+    machine = rendered[1]
     results = tmp_path / "results"
-    before = _lines(tmp_path / "before")
+    shutil.copytree(rendered[0] / "results", results)  # the shared results stay as the fixture wrote them
+    before = _lines(_block(results, machine))
     assert list(before) == [c.situation for c in claims.choices()]
     speed = next(c.situation for c in claims.choices() if c.decide == "speed")
     winner = "PyTorch" if before[speed].split(":** ")[1].startswith("PyTorch") else "TensorFlow"
     loser = {"PyTorch": "tf", "TensorFlow": "torch"}[winner]
     _scale(results, machine, {"tf": "torch", "torch": "tf"}[loser], 4.0)  # the faster side becomes 4x slower
-    render.render_all(results, tmp_path / "after")
-    after = _lines(tmp_path / "after")
+    after = _lines(_block(results, machine))
     other = {"PyTorch": "TensorFlow", "TensorFlow": "PyTorch"}[winner]
     assert after[speed].split(":** ")[1].startswith(f"{other}, which was faster"), after[speed]
     assert {k: v for k, v in after.items() if k != speed} == {k: v for k, v in before.items() if k != speed}
 
 
 def test_each_line_says_what_it_rests_on_and_shows_the_claims_badges(rendered):
-    lines = _lines(rendered[0] / "before")
+    lines = _lines(_block(rendered[0] / "results", rendered[1]))
     for choice in claims.choices():
         line = lines[choice.situation]
         for cid in choice.claims:
