@@ -10,6 +10,7 @@ import pytest
 from engine.bench import fixtures, render, store
 from engine.bench import summarize as S
 from engine.bench.render import charts
+from engine.bench.render.format import _f
 
 ROOT = Path(__file__).resolve().parents[1]
 CHARTS = ("headline_step_time", "size_sweep_step_time", "size_sweep_memory", "op_profile")
@@ -66,22 +67,42 @@ def test_each_chart_has_a_light_and_a_dark_variant_on_a_transparent_background(o
         assert charts._TEXT[theme] in svg  # axes and text in the theme's ink
 
 
-def test_alt_text_and_data_link_come_from_the_data(out):
-    text = (out / "out" / "headline_step_time.md").read_text()
+def _alt(out, stem: str) -> str:
+    text = (out / "out" / f"{stem}{'_chart' if stem == 'op_profile' else ''}.md").read_text()
     images = re.findall(r"!\[([^\]]+)\]\((generated/bench/[^)#]+)#only-(light|dark)\)", text)
     assert [(src, theme) for _, src, theme in images] == [
-        ("generated/bench/headline_step_time.svg", "light"), ("generated/bench/headline_step_time-dark.svg", "dark")]
-    alt = images[0][0]
+        (f"generated/bench/{stem}.svg", "light"), (f"generated/bench/{stem}-dark.svg", "dark")]
+    return images[0][0]
+
+
+def sentences(text: str) -> int:
+    """Sentence ends: a full stop, ? or ! before a space or the end (a decimal point is not one)."""
+    return len(re.findall(r"[.!?](?=\s|$)", text))
+
+
+def test_alt_text_says_in_two_sentences_what_stands_out_and_links_the_data(out):
+    text = (out / "out" / "headline_step_time.md").read_text()
+    alt = _alt(out, "headline_step_time")
     machine = next(p.name for p in (out / "results").iterdir())
     rows = S.train_rows(store.load(store.result_path("headline", machine, out / "results")), None)
     assert rows
-    for row in rows:  # every series and every plotted median is in the words
-        assert row.label in alt
-        assert f"{charts._f(row.median_ms, 2)} ms at batch {row.batch_size}" in alt
+    last = max(r.batch_size for r in rows)
+    fastest = min((r for r in rows if r.batch_size == last), key=lambda r: r.median_ms)
+    assert f"batch ({last:,}) the fastest is {fastest.label};" in alt
+    assert sentences(alt) <= 2, alt
+    # the data stays in the table the link opens, not in the alt text
+    for row in rows:
+        assert f"{_f(row.median_ms, 2)} ms" not in alt
     link = re.search(r"\[Data: [^\]]+\]\(([^)#]+)#([^)]+)\)", text)
     assert link, text
     page = (ROOT / "docs" / link.group(1)).read_text()
     assert "{#" + link.group(2) + "}" in page
+
+
+@pytest.mark.parametrize("stem", CHARTS)
+def test_every_alt_text_is_one_or_two_sentences(out, stem):
+    alt = _alt(out, stem)
+    assert 1 <= sentences(alt) <= 2 and len(alt) < 450, (stem, len(alt), alt)
 
 
 def test_pages_show_charts_only_through_the_generated_fragments():

@@ -11,6 +11,7 @@ import pytest
 from common import tiers
 from engine.bench import fixtures, glance, render, store
 from engine.bench import summarize as S
+from engine.bench.render import verdicts
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -47,7 +48,7 @@ def test_one_row_per_ledger_claim_with_its_wording_and_links(rendered):
     for entry in ledger:
         claim, badge, _figure, where = rows[entry["id"]]
         assert claim == entry["claim"] and where == entry["where"]
-        assert re.fullmatch(r'<span class="verdict verdict--[a-z]+">[^<]+</span>'
+        assert re.fullmatch(r'<span class="verdict verdict--[a-z]+" data-claim="C\d\d">[^<]+</span>'
                             r'(<br><span class="glance-machines( glance-machines--differs)?">[^<]+</span>)?', badge)
 
 
@@ -66,7 +67,9 @@ def test_deciding_figure_is_computed_from_the_results(rendered):
     a = S.best(head, "torch", batch_size=128, precision="fp32")
     b = S.best(head, "tf", batch_size=128, precision="fp32")
     r = S.compare(a, b)
-    assert f"{r.ratio:.2f}× ({r.low:.2f}–{r.high:.2f})" in rows["C07"][2]
+    assert f"{r.ratio:.2f}× TensorFlow’s time ({r.low:.2f}–{r.high:.2f})" in rows["C07"][2]
+    said = "no significant difference" if not r.significant else "PyTorch faster" if r.ratio < 1 else "PyTorch slower"
+    assert f"batch 128, {said}: PyTorch" in rows["C07"][2]  # which side is faster, in words
     assert rows["C07"][2].startswith("CPU only:")  # a GPU claim shown from CPU results says so
     for claim in render.MEASURED_CLAIMS:
         assert glance.NONE not in rows[claim.upper()][2], claim
@@ -74,9 +77,15 @@ def test_deciding_figure_is_computed_from_the_results(rendered):
     assert rows["C20"][2] == f'<span class="glance-none">{glance.NONE}</span>'
 
 
-def test_badge_follows_the_numbers(tmp_path, rendered):
+@pytest.fixture(scope="module")
+def slow_rendered(tmp_path_factory):
+    """The fixture results with every compiled mode 3x slower than eager."""
+    return _render(tmp_path_factory.mktemp("slow_compiled"), slow_compiled=True)
+
+
+def test_badge_follows_the_numbers(slow_rendered, rendered):
     before = _rows((rendered[2] / "glance.md").read_text())["C03"][1]
-    after = _rows((_render(tmp_path, slow_compiled=True)[2] / "glance.md").read_text())["C03"][1]
+    after = _rows((slow_rendered[2] / "glance.md").read_text())["C03"][1]
     assert "verdict--supported" in before
     assert "verdict--refuted" in after and ">Not supported<" in after
 
@@ -122,3 +131,33 @@ def test_gpu_claims_take_their_figure_from_the_gpu_results_their_verdict_is_deci
         figure = rows[claim][2]
         assert not figure.startswith("CPU only:"), (claim, figure)
         assert figure == glance.FIGURES[claim.lower()](gpu_res), (claim, figure)
+
+
+def test_compiled_slower_than_eager_says_so_and_where_it_is_explained(slow_rendered, rendered):
+    """The slow-compiled fixture: Home's C03 figure says "compiled slower" in words, and both it and the
+    verdict's note link the op profile (where it measured both tiers) or say it is not explained yet."""
+    before = _rows((rendered[2] / "glance.md").read_text())["C03"][2]
+    assert "compiled slower" not in before and "not explained yet" not in before
+    results, machine, out = slow_rendered
+    figure = _rows((out / "glance.md").read_text())["C03"][2]
+    assert "compiled slower: compiled" in figure
+    res = store.load_all(results)[machine]
+    slower = verdicts.slower_compiled(res)
+    assert slower, "the fixture's compiled tiers are 3x slower: some must be found"
+    note = (out / "verdict_c03.md").read_text()
+    for s in slower:
+        expected = "[op profile](speed.md#why)" if s["profiled"] else "not explained yet"
+        assert f"{s['compiled']} was slower than {s['eager']}" in note and expected in note
+        assert ("[why: op profile](speed.md#why)" if s["profiled"] else "(not explained yet)") in figure
+
+
+def test_a_held_back_difference_names_the_test_that_held_it_back():
+    from engine.bench import stats
+    from engine.bench.render.tables import outcome, outcome_cell
+
+    held = stats.Ratio(0.9, 0.85, 0.95, p_value=0.2, band=0.01)  # interval excludes 1.0, rank test does not agree
+    assert outcome(held) == "no significant difference"
+    assert outcome_cell(held) == "no significant difference (the interval excludes 1.0; held back: rank test p = 0.20)"
+    unclear = stats.Ratio(0.98, 0.9, 1.05, p_value=0.5)  # the interval includes 1.0: nothing to explain
+    assert outcome_cell(unclear) == "no significant difference"
+    assert outcome_cell(stats.Ratio(0.5, 0.45, 0.55, p_value=0.001)) == "PyTorch faster"

@@ -51,12 +51,12 @@ def build_steps() -> list:
         snippet_runner.refresh,
         codestats.refresh,
         build_info.refresh,
-        claims.refresh,  # the ledger table, from the claims table
         *pages.build_steps(),  # each page's own, reading what its snippets wrote
         install_costs.refresh,  # renders what make venv recorded about the extras
         notebooks.refresh,
         parity.refresh,  # runs each parity pair: PyTorch side, then TensorFlow side
         bench.refresh_for_build,
+        claims.refresh,  # the ledger table: the claims table's verdicts and the benchmarks' generated ones
     ]
 
 
@@ -129,14 +129,41 @@ def on_files(files, config, **kwargs):
 
 
 def on_page_markdown(markdown: str, page, config, files, **kwargs) -> str:
-    """Fail with the page's name when it includes a file or section that is not there.
+    """Fail with the page's name when it includes a file or section that is not there; expand verdict marks.
 
     pymdownx.snippets (``check_paths``) would also stop the build, but without
-    saying which page asked; this says both.
+    saying which page asked; this says both. ``<!-- md:verdict C05 -->`` and
+    ``<!-- md:badge C05 -->`` become the claim's one verdict (engine.claims),
+    ``<!-- md:fact executorch.status -->`` the fact recorded once (engine.facts).
     """
+    from engine import claims, facts
     from engine.includes import find_problems
 
     problems = find_problems(markdown)
     if problems:
         raise PluginError(f"{page.file.src_path}: " + "; ".join(problems))
-    return markdown
+    try:
+        return facts.expand_marks(claims.expand_marks(markdown, claims.verdict_table()))
+    except ValueError as error:
+        raise PluginError(f"{page.file.src_path}: {error}") from error
+
+
+def on_page_content(html: str, page, config, files, **kwargs) -> str:
+    """Each glossary term's first use on the page links to its definition on How we measure (engine.glossary)."""
+    from mkdocs.utils import get_relative_url
+
+    _engine_importable()
+    from engine import glossary
+
+    target = files.get_file_from_path(glossary.PAGE)
+    if target is None:
+        return html
+    return glossary.link_first_uses(html, page.file.src_uri, get_relative_url(target.url, page.url))
+
+
+def on_post_build(config, **kwargs) -> None:
+    """404.html works under any base path, not only site_url's (engine.notfound)."""
+    _engine_importable()
+    from engine import notfound
+
+    notfound.rewrite(Path(config["site_dir"]), config.get("site_url"))

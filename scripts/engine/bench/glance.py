@@ -9,50 +9,41 @@ typed: change the claims table or the results and the table follows.
 
 from __future__ import annotations
 
-import re
-
 from common import tiers
 from engine import claims
 from engine.bench import summarize as S
 from engine.bench.cases import FRAMEWORK_LABELS
+from engine.bench.render import verdicts
 
 NONE = "—"
 
 
 def ledger() -> list[dict]:
-    """One row per claim of the claims table: its ID, wording, where it is tested and its ledger verdict."""
-    return [{"id": c.id, "claim": c.claim, "where": c.where, "verdict": c.verdict} for c in claims.load()]
+    """One row per claim of the claims table: its ID, wording and where it is tested."""
+    return [{"id": c.id, "claim": c.claim, "where": c.where} for c in claims.load()]
 
 
 def verdict_word(generated: str) -> str | None:
-    """The bold lead of a generated verdict (``**Not supported** here: ...`` gives ``Not supported``)."""
-    m = re.search(r"\*\*([^*]+)\*\*", generated)
-    return m.group(1).strip().rstrip(".:;,") if m else None
+    """The bold lead of a generated verdict (``**Not supported** here: ...`` gives ``Not supported``).
+
+    Read by engine.claims.generated_verdict, the one parser every page's badge goes through.
+    """
+    verdict = claims.generated_verdict("", generated)
+    return None if verdict.word == "Not measured here" and "**" not in generated else verdict.word
 
 
-def _ledger_word(cell: str) -> str:
-    """``Shown: [below](#c05)`` gives ``Shown``; ``Outdated since TF 2.0 (2019)`` stays as it is."""
-    text = re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", cell)
-    return re.sub(r":\s*(verdict\s+)?below\s*$", "", text).strip()
-
-
-def badge_class(word: str) -> str:
-    w = word.lower()
-    if w.startswith("not measured") or w.startswith("not tested") or w == "opinion":
-        return "unmeasured"
-    if w.startswith("not supported"):
-        return "refuted"
-    if w.startswith("supported"):
-        return "supported"
-    if w.startswith("depends"):
-        return "depends"
-    if "outdated" in w:
-        return "outdated"
-    return "shown"  # Shown, Described, Fact, sourced
+badge_class = claims.badge_class  # one colour per verdict word, wherever it is shown
 
 
 def _ratio(r) -> str:
     return f"{r.ratio:.2f}× ({r.low:.2f}–{r.high:.2f})"
+
+
+def _ratio_words(r, a: str, b: str) -> str:
+    """A time ratio that says in words which side is faster: ``PyTorch faster: 0.80× TensorFlow's time (...)``."""
+    said = ("no significant difference" if not r.significant else
+            f"{a} faster" if r.ratio < 1 else f"{a} slower")
+    return f"{said}: {a} {_ratio(r).replace('× (', f'× {b} time (', 1)}"
 
 
 def _batch(rows, batch=128):
@@ -64,7 +55,7 @@ def fig_speed(res) -> str:
     batch = _batch(rows)
     a = S.best(rows, "torch", batch_size=batch, precision="fp32")
     b = S.best(rows, "tf", batch_size=batch, precision="fp32")
-    return f"PyTorch ÷ TF step time, each at its best, batch {batch}: {_ratio(S.compare(a, b))}"
+    return f"each at its best, batch {batch}, {_ratio_words(S.compare(a, b), 'PyTorch', 'TensorFlow’s')}"
 
 
 def fig_compile(res) -> str:
@@ -76,8 +67,11 @@ def fig_compile(res) -> str:
         compiled = [r for r in S.find(rows, framework=fw, batch_size=batch, precision="fp32")
                     if r.compiled and tiers.parse(r.mode).execution != "fit" and not tiers.parse(r.mode).channels_last]
         fastest = min(compiled, key=lambda r: r.median_ms)
-        parts.append(f"{FRAMEWORK_LABELS[fw]} {_ratio(S.compare(fastest, eager))}")
-    return f"compiled ÷ eager step time, batch {batch}: " + "; ".join(parts)
+        ratio = S.compare(fastest, eager)
+        text = f"{FRAMEWORK_LABELS[fw]}: {_ratio_words(ratio, 'compiled', 'eager’s')}"
+        slower = [s for s in verdicts.slower_compiled(res) if s["framework"] == fw and s["compiled"] == fastest.label]
+        parts.append(text + (f" ({verdicts.slower_why(slower[0])})" if slower else ""))
+    return f"fastest compiled against eager step time, batch {batch}: " + "; ".join(parts)
 
 
 def _largest(res):
@@ -178,10 +172,10 @@ def glance_md(res: dict, verdicts: dict[str, str], device_note: str, gpu_res: di
     machines it was measured, and flags a verdict that differs between them.
     """
     out = ["| ID | Claim | Verdict | Deciding figure | Details |", "|---|---|---|---|---|"]
+    table = claims.verdict_table(verdicts)
     for row in ledger():
         cid = row["id"].lower()
-        word = verdict_word(verdicts[cid]) if cid in verdicts else None
-        word = word or _ledger_word(row["verdict"])
+        verdict = table[row["id"]]
         figure = NONE
         source = gpu_res if cid in GPU_CLAIMS and gpu_res else res
         if cid in FIGURES and source:
@@ -194,7 +188,7 @@ def glance_md(res: dict, verdicts: dict[str, str], device_note: str, gpu_res: di
                 figure = f"CPU only: {figure}"
         if figure == NONE:  # marked, so a phone can drop the empty line (docs/stylesheets/guide.css)
             figure = f'<span class="glance-none">{NONE}</span>'
-        badge = f'<span class="verdict verdict--{badge_class(word)}">{word}</span>'
+        badge = verdict.badge()
         if cid in verdicts:
             badge += machines_note((machine_verdicts or {}).get(cid))
         where = row["where"]

@@ -20,8 +20,8 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-from engine import atomic, environment, machine, paths
-from engine.bench import generic, glance, store
+from engine import atomic, claims, environment, machine, paths
+from engine.bench import decide, generic, glance, store
 from engine.bench import summarize as S
 from engine.bench.cases import CASES
 from engine.bench.render import machines as machines_mod
@@ -205,6 +205,7 @@ def render_all(root: Path | None = None, target: Path | None = None) -> list[Pat
     files["glance.md"] = BANNER + glance.glance_md(
         res, verdict_texts, device_note, gpu[0][1] if gpu else None,
         machine_verdicts=glance.verdicts_per_machine(all_results, verdicts_md, machines_mod.names(all_results)))
+    files["decide.md"] = BANNER + decide.decide_md(res, claims.verdict_table(verdict_texts))
     files["whose.md"] = BANNER + machines_mod.whose(all_results, primary, here, here_label) + "\n"
     for name, data in machines_mod.machines_files(all_results, here).items():
         files[name] = data if isinstance(data, bytes) else BANNER + data

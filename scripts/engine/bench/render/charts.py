@@ -14,7 +14,7 @@ import io
 from common import tiers
 from engine.bench import summarize as S
 from engine.bench.op_buckets import BUCKETS
-from engine.bench.render.format import NOT_MEASURED, _f, fill, say
+from engine.bench.render.format import NOT_MEASURED, fill, say
 
 THEMES = ("light", "dark")
 _TEXT = {"light": "#202124", "dark": "#e3e6ea"}
@@ -176,22 +176,29 @@ def _series_points(rows, x_attr: str, point):
     return out
 
 
+def _at_last(rows, x_attr: str, key):
+    """The row that is lowest by ``key`` at the largest ``x_attr`` the chart reaches, and that x."""
+    last = max(getattr(r, x_attr) for r in rows)
+    at = [r for r in rows if getattr(r, x_attr) == last and key(r) is not None]
+    return min(at, key=key), last
+
+
 def alt_step_time(rows: list[S.TrainRow], x_attr: str, xname: str, title: str) -> str:
-    """What the step-time chart shows, in words, from the same rows it is drawn from."""
-    series = _series_points(rows, x_attr, lambda r: {"ms": _f(r.median_ms, 2), "x": f"{getattr(r, x_attr):,}"})
-    return _alt_escape(say("charts.md.j2", "alt_step_time", title=title, xname=xname, series=series))
+    """What the step-time chart shows, in two sentences, from the same rows it is drawn from."""
+    fastest, last = _at_last(rows, x_attr, lambda r: r.median_ms)
+    return _alt_escape(say("charts.md.j2", "alt_step_time", title=title, xname=xname,
+                           tiers=len(_series_keys(rows)), fastest=fastest.label, last_x=f"{last:,}"))
 
 
 def alt_memory(rows: list[S.TrainRow], title: str) -> str:
-    series = _series_points(rows, "params", lambda r: {"mib": _f(r.peak_rss_mib, 0), "params": f"{r.params:,}"})
-    return _alt_escape(say("charts.md.j2", "alt_memory", title=title, series=series))
+    leanest, last = _at_last(rows, "params", lambda r: r.peak_rss_mib)
+    return _alt_escape(say("charts.md.j2", "alt_memory", title=title, tiers=len(_series_keys(rows)),
+                           leanest=leanest.label, last_x=f"{last:,}"))
 
 
 def alt_profile(chosen: list[tuple[str, dict]], title: str) -> str:
-    bars = [{"label": prof["label"], "why": why,
-             "buckets": [{"name": b, "ms": _f(prof["buckets_ns_per_step"][b] / 1e6, 2)} for b in BUCKETS]}
-            for why, prof in chosen]
-    return _alt_escape(say("charts.md.j2", "alt_profile", title=title, bars=bars))
+    return _alt_escape(say("charts.md.j2", "alt_profile", title=title,
+                           bars=[prof["label"] for _why, prof in chosen]))
 
 
 def chart_md(stem: str, alt: str, data_link: str, data_text: str) -> str:

@@ -51,17 +51,26 @@ def best_pairs(rows: list[S.TrainRow]) -> list[tuple[int, str, S.TrainRow, S.Tra
 
 
 def outcome(ratio: stats.Ratio, faster_a: str = "PyTorch faster", faster_b: str = "TensorFlow faster") -> str:
-    """The verdict cell of a comparison: the noise rule's answer, in words."""
+    """The noise rule's answer, in words (what the verdicts count)."""
     if not ratio.significant:
         return "no significant difference"
     return faster_a if ratio.ratio < 1 else faster_b
+
+
+def outcome_cell(ratio: stats.Ratio, faster_a: str = "PyTorch faster", faster_b: str = "TensorFlow faster") -> str:
+    """The Result cell: ``outcome``, and where the interval excludes 1.0 but the rule still says no
+    difference, which of its tests held the difference back, in the same cell."""
+    said = outcome(ratio, faster_a, faster_b)
+    if not ratio.significant and ratio.interval_excludes_one and ratio.why_not:
+        return f"{said} (the interval excludes 1.0; held back: {ratio.why_not})"
+    return said
 
 
 def _comparison_row(batch: int, what: str, a: S.TrainRow, b: S.TrainRow) -> list[str]:
     """One row of the each-at-its-best table: PyTorch's row against TensorFlow's, with the verdict."""
     ratio = S.compare(a, b)
     return [str(batch), what, a.label, _f(a.median_ms, 2), b.label, _f(b.median_ms, 2),
-            ratio_ci(ratio), f"**{outcome(ratio)}**"]
+            ratio_ci(ratio), f"**{outcome_cell(ratio)}**"]
 
 
 def best_md(result, ceiling) -> str:

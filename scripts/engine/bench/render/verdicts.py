@@ -26,7 +26,7 @@ from engine.bench.render.format import (
     share_with_templates,
     table,
 )
-from engine.bench.render.tables import best_pairs, outcome
+from engine.bench.render.tables import best_pairs, outcome, outcome_cell
 
 MEASURED_CLAIMS = tuple(claims.measured_ids())  # the claims table's: claims benchmark cases test
 CLAIM_TITLES = claims.titles()  # the claims table's short names of the measured claims
@@ -74,6 +74,35 @@ def _difference(a: float, b: float) -> str:
     return f"{100 * (a - b) / b:+.1f} %" + (f" (within {100 * SAME_WITHIN:.0f} %)" if sign == 0 else "")
 
 
+def slower_compiled(res) -> list[dict]:
+    """Each framework whose fastest compiled fp32 tier was significantly slower than eager at the lead batch,
+    and whether the op profile measured both tiers (so it can show where the time went)."""
+    rows = S.train_rows(res.get("headline"))
+    if not rows:
+        return []
+    profiled = {(p["framework"], p["mode"]) for p in S.profile_rows(res.get("op_profile"))}
+    batch = lead_batch(rows)
+    found = []
+    for eager in [r for r in S.find(rows, batch_size=batch, precision="fp32") if not r.compiled]:
+        layout = tiers.parse(eager.mode).channels_last
+        compiled = [r for r in S.find(rows, framework=eager.framework, batch_size=batch, precision="fp32")
+                    if r.compiled and tiers.parse(r.mode).execution != "fit"
+                    and tiers.parse(r.mode).channels_last == layout]
+        if not compiled:
+            continue
+        fastest = min(compiled, key=lambda r: r.median_ms)
+        ratio = S.compare(fastest, eager)
+        if ratio.significant and ratio.ratio > 1:
+            found.append({"framework": eager.framework, "compiled": fastest.label, "eager": eager.label,
+                          "profiled": {(eager.framework, eager.mode), (fastest.framework, fastest.mode)} <= profiled})
+    return found
+
+
+def slower_why(item: dict) -> str:
+    """``[why: op profile](speed.md#why)`` or ``not explained yet``, for the home page's figure."""
+    return _say("slower_why", s=item)
+
+
 def verdict_c03(res) -> Verdict | None:
     """Within each framework: eager against the fastest compiled execution of the same layout and precision."""
     head = res.get("headline")
@@ -95,7 +124,7 @@ def verdict_c03(res) -> Verdict | None:
                         "slower" if ratio.significant else "same")
         table_rows.append([FRAMEWORK_LABELS[eager.framework], eager.label, fastest.label, _f(eager.median_ms, 2),
                            _f(fastest.median_ms, 2), ratio_ci(ratio, "×"),
-                           outcome(ratio, "compiled faster", "eager faster")])
+                           outcome_cell(ratio, "compiled faster", "eager faster")])
     if not outcomes:
         return None
     result = ("supported" if all(o == "faster" for o in outcomes) else
@@ -103,7 +132,7 @@ def verdict_c03(res) -> Verdict | None:
     return Verdict(_say("c03", outcome=result, batch=batch, faster=outcomes.count("faster"), pairs=len(outcomes)),
                    ["Framework", "Eager", "Fastest compiled", "Eager ms", "Compiled ms",
                     "Compiled ÷ eager time (95% CI)", "Result"], table_rows,
-                   _say("c03_note", batch=batch, hw=hw_phrase(head)))
+                   _say("c03_note", batch=batch, hw=hw_phrase(head), slower=slower_compiled(res)))
 
 
 def verdict_c02(res) -> Verdict | None:
@@ -220,7 +249,7 @@ def _speed_rows(res, with_machine: bool = False) -> tuple[list[list[str]], list[
         outcomes.append(outcome(ratio))
         table_rows.append(([hw_phrase(res["headline"])] if with_machine else [])
                           + [str(b), PRECISION_NAMES[precision], a.label, _f(a.median_ms, 2), t.label,
-                             _f(t.median_ms, 2), ratio_ci(ratio, "×"), outcome(ratio)])
+                             _f(t.median_ms, 2), ratio_ci(ratio, "×"), outcome_cell(ratio)])
     return table_rows, outcomes
 
 
