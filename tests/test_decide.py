@@ -81,3 +81,10 @@ def test_each_line_says_what_it_rests_on_and_shows_the_claims_badges(rendered):
 def test_home_opens_with_the_block():
     text = (ROOT / "docs" / "index.md").read_text()
     assert text.index('--8<-- "docs/generated/bench/decide.md"') < text.index('--8<-- "docs/generated/bench/glance.md"')
+
+
+def test_a_quick_profile_speed_line_says_not_decided_not_no_difference():
+    # One process per configuration (the quick profile a first build measures): the rule cannot decide.
+    line = decide.decide_speed({"headline": fixtures.synthetic_result("headline", profile="quick", repeats=1)})
+    assert line.startswith("Not decided here: 1 process(es) on one side"), line
+    assert "no significant difference" not in line

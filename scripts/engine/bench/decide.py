@@ -26,6 +26,9 @@ def decide_speed(res) -> str | None:
     a = S.best(rows, "torch", batch_size=batch, precision="fp32")
     b = S.best(rows, "tf", batch_size=batch, precision="fp32")
     r = S.compare(a, b)
+    if not r.enough_processes:  # a quick profile's one process: undecided, which is not "no difference"
+        return (f"Not decided here: {r.why_not.removeprefix('not decided: ')} (fp32, batch {batch}); "
+                "the default profile (`regen.py run`) measures enough to decide")
     if not r.significant:
         said = "Neither: each at its best showed no significant difference"
     else:
