@@ -276,6 +276,15 @@ def test_checker_fails_a_contribution_the_site_cannot_show_as_it_stands(checker,
     assert message in capsys.readouterr().out
 
 
+def test_the_command_line_checks_the_folder_it_is_given(checker, tmp_path, capsys):
+    # A path outside results/ is that folder, not the committed folder of the same name (which passes).
+    committed = sorted(p.name for p in (checker.ROOT / "results").iterdir() if p.is_dir())[0]
+    folder = write_folder(tmp_path, committed)
+    (folder / "inference.json").write_text("{not json")
+    assert checker.main(["validate", str(folder)]) == 1, capsys.readouterr().out
+    assert f"::error file={folder / 'inference.json'}" in capsys.readouterr().out
+
+
 def test_checker_fails_an_unreadable_file(checker, tmp_path, capsys):
     folder = write_folder(tmp_path, TEST_MACHINE)
     (folder / "inference.json").write_text("{not json")

@@ -135,7 +135,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.verb == "changed":
         print("\n".join(changed_folders(args.base)))
         return 0
-    folders = [ROOT / RESULTS / Path(name).name for name in args.folders]
+    # A machine id (what `changed` prints) names results/<id>; a path to a folder is taken as given,
+    # so a contributor can check a folder before it is copied in, and nothing else is checked instead.
+    folders = [Path(name) if Path(name).is_dir() else ROOT / RESULTS / Path(name).name for name in args.folders]
     missing = [f.name for f in folders if not f.is_dir()]
     if missing:
         print(f"no such results folder: {', '.join(missing)}", file=sys.stderr)
