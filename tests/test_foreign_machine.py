@@ -1,8 +1,8 @@
 """The whole build on a machine that is not the builder's: the session's build, as a recorded AMD EPYC
 Zen 3 without AVX-512 or any bf16 (tests/conftest.py, ``FOREIGN_MACHINE``).
 
-Its parity step runs, and it measures two benchmark cases (``GUIDE_BENCH_CASES``:
-the ceiling and the dispatch probe, a few processes) as that machine, into a copy
+Its parity step runs, and it measures a benchmark case (``GUIDE_BENCH_CASES``:
+the ceiling, a few processes) as that machine, into a copy
 of the store outside the repository. Nothing in the build may fail on CPU
 features; the page says which machine measured what; the bf16 tiers are absent,
 and the capability check says why. The browser tests (tests/test_browser.py)

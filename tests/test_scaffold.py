@@ -48,37 +48,25 @@ def test_a_bad_name_is_one_clear_line_and_writes_nothing(tmp_path, page, name, w
     assert _tree(repo) == before
 
 
-def test_a_scaffolded_pair_passes_pairing_includes_doctests_and_the_strict_build(tmp_path, built_site):
-    repo = copy_of_the_repository(tmp_path / "repo", with_build_outputs=True)
-    done = _new(repo, "contributed", "first_example")
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "created snippets/contributed/first_example_torch.py" in done.stdout
-    assert "  - Contributed: contributed.md" in (repo / "mkdocs.yml").read_text()
-    checks = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_pairing.py",
-         "tests/test_includes.py", "--doctest-modules", "snippets/contributed"],
-        cwd=repo, env=_env(repo), capture_output=True, text=True)
-    assert checks.returncode == 0, checks.stdout[-4000:]
-    build = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")],
-                           cwd=repo, env=_env(repo), capture_output=True, text=True)
-    assert build.returncode == 0, (build.stdout + build.stderr)[-4000:]
-    page = (tmp_path / "site" / "contributed" / "index.html").read_text()
-    assert "result: [[2.0, 2.0, 2.0], [2.0, 2.0, 2.0]]" in page  # the output the build ran and included
-
-
-def test_a_page_with_a_pair_and_a_benchmark_is_one_copied_folder_and_one_nav_line(tmp_path, built_site):
+def test_a_contributed_page_is_one_copied_folder_and_one_nav_line_and_passes_every_check(tmp_path, built_site):
     """Issue 13's road for a contributor: copy one page folder, add one nav line, change nothing in scripts/.
 
-    The folder comes from ``regen.py new --bench`` in a scratch copy; a second copy then gets only that
-    folder and the nav line, and its strict build runs the pair, measures the case and shows the case's
-    table (the generic one: the case has no renderer of its own) on the new page.
+    The folder comes from ``regen.py new`` (a plain pair) and ``regen.py new --bench`` (a pair with a
+    benchmark case) in a scratch copy; a second copy then gets only that folder and the nav line. There
+    the pairing, include and doctest checks pass, and its strict build runs both pairs, measures the
+    case and shows the case's table (the generic one: the case has no renderer of its own). One build
+    checks both scaffolds: each strict build of a repository copy costs most of a minute.
     """
     scratch = copy_of_the_repository(tmp_path / "scratch")
-    done = _new(scratch, "contributed", "first_bench", "--bench")
+    done = _new(scratch, "contributed", "first_example")
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "created snippets/contributed/contributed_cases.py" in done.stdout
+    assert "created snippets/contributed/first_example_torch.py" in done.stdout
     nav_line = "  - Contributed: contributed.md\n"
     assert nav_line in (scratch / "mkdocs.yml").read_text()
+    done = _new(scratch, "contributed", "first_bench", "--bench")  # the same page: a second section
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "created snippets/contributed/contributed_cases.py" in done.stdout
+    assert (scratch / "mkdocs.yml").read_text().count(nav_line) == 1
 
     repo = copy_of_the_repository(tmp_path / "repo", with_build_outputs=True)
     before = {name: data for name, data in _tree(repo).items() if not name.startswith((".cache", "docs/generated"))}
@@ -89,6 +77,7 @@ def test_a_page_with_a_pair_and_a_benchmark_is_one_copied_folder_and_one_nav_lin
     changed = sorted(name for name in after if before.get(name) != after[name])
     assert changed == ["mkdocs.yml", "snippets/contributed/contributed_cases.py", "snippets/contributed/first_bench.py",
                        "snippets/contributed/first_bench_tf.py", "snippets/contributed/first_bench_torch.py",
+                       "snippets/contributed/first_example_tf.py", "snippets/contributed/first_example_torch.py",
                        "snippets/contributed/page.md"], changed
 
     checks = subprocess.run(
@@ -105,7 +94,8 @@ def test_a_page_with_a_pair_and_a_benchmark_is_one_copied_folder_and_one_nav_lin
     assert build.returncode == 0, log[-4000:]
     assert "guide: benchmark first_bench (missing), profile quick" in log, log[-4000:]
     page = (tmp_path / "site" / "contributed" / "index.html").read_text()
-    assert "trainable parameters; loss over 5 steps:" in page  # the pair ran and its output is shown
+    assert "result: [[2.0, 2.0, 2.0], [2.0, 2.0, 2.0]]" in page  # the plain pair ran and its output is shown
+    assert "trainable parameters; loss over 5 steps:" in page  # so did the benchmark's pair
     table = page[page.index("Median step ms"):]
     assert "PyTorch eager" in table and "TF tf.function" in table  # one row per configuration, measured
     assert "not measured on this build" not in page
