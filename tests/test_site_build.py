@@ -5,17 +5,16 @@ from __future__ import annotations
 import html
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
-from conftest import ROOT, build_site, session_build_env
+from common.scaling import free_ports
+from conftest import ROOT, _finish_build, _start_build, session_build_env
 from engine import paths
 
 pytestmark = pytest.mark.build
@@ -74,12 +73,6 @@ def test_the_site_references_no_third_party_host(built_site):
     assert offenders == set()
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def _wait_for(log: Path, text: str, count: int, server: subprocess.Popen, seconds: float = 300) -> None:
     deadline = time.monotonic() + seconds
     while log.read_text().count(text) < count:
@@ -100,16 +93,15 @@ def test_a_second_build_with_nothing_changed_executes_nothing_even_while_mkdocs_
     serve_log = tmp_path / "serve.log"
     with open(serve_log, "w") as log:
         server = subprocess.Popen([sys.executable, "-m", "mkdocs", "serve", "--strict",
-                                   "--dev-addr", f"127.0.0.1:{_free_port()}"],
+                                   "--dev-addr", f"127.0.0.1:{free_ports(1)[0]}"],
                                   cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
     try:
         _wait_for(serve_log, "Documentation built in", 1, server)
         touched = ROOT / "docs" / "index.md"
-        with ThreadPoolExecutor(1) as pool:
-            rebuilt = pool.submit(build_site, tmp_path / "again", **session_build_env(built_site.results))
-            time.sleep(2)  # the build is under way: touch a page, as an editor's save does
-            os.utime(touched)
-            again = rebuilt.result()
+        running = _start_build(tmp_path / "again", **session_build_env(built_site.results))
+        time.sleep(2)  # the build is under way: touch a page, as an editor's save does
+        os.utime(touched)
+        again = _finish_build(tmp_path / "again", *running)
         _wait_for(serve_log, "Documentation built in", 2, server)  # serve rebuilt for the touch, and finished
     finally:
         server.terminate()
