@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
 import pytest
 
-from engine.bench import fixtures, render, store
+from engine.bench import fixtures, render, stats, store
 from engine.bench import summarize as S
 from engine.bench.render import charts
 from engine.bench.render.format import _f
@@ -109,3 +110,23 @@ def test_pages_show_charts_only_through_the_generated_fragments():
     for page in (ROOT / "docs").glob("*.md"):
         typed = re.findall(r"!\[[^\]]*\]\(generated/bench/[^)]+\.svg", page.read_text())
         assert not typed, f"{page.name} shows a chart without its generated alt text and data link: {typed}"
+
+
+def test_step_time_bars_are_the_verdicts_interval_and_unstable_rows_are_hollow(out):
+    """The bars show the bootstrap interval of each median (what a verdict decides on), not the
+    steps' IQR; a row whose process medians spread beyond the noise limit is marked."""
+    machine = next(p.name for p in (out / "results").iterdir())
+    rows = S.train_rows(store.load(store.result_path("headline", machine, out / "results")), None)
+    steady = rows[0]
+    # the same steps in four processes, two of them 30 % slower: a wide spread of process medians
+    shaky = dataclasses.replace(steady, runs=[steady.runs[0]] * 2 + [[1.3 * s for s in steady.runs[0]]] * 2,
+                                batch_size=steady.batch_size * 2)
+    steady = dataclasses.replace(steady, runs=[steady.runs[0]] * 4)
+    assert shaky.unstable and not steady.unstable
+    (line,) = [s for s in charts.step_series([steady, shaky], "batch_size") if s["key"] == (steady.framework, steady.mode)]
+    assert line["unstable"] == [False, True]
+    for i, row in enumerate((steady, shaky)):
+        assert (line["low"][i], line["high"][i]) == stats.median_interval(row.runs)
+        assert line["low"][i] <= row.median_ms <= line["high"][i]
+    # the interval of the median is narrower than the steps' own spread
+    assert line["high"][0] - line["low"][0] < steady.iqr_ms[1] - steady.iqr_ms[0]

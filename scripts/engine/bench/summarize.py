@@ -108,6 +108,11 @@ class TrainRow:
         return stats.median_of_medians(self.runs)
 
     @property
+    def median_interval_ms(self) -> tuple[float, float]:
+        """The 95 % bootstrap interval of ``median_ms``: what the charts' bars show."""
+        return stats.median_interval(self.runs)
+
+    @property
     def iqr_ms(self) -> tuple[float, float]:
         return stats.iqr([s for run in self.runs for s in run])
 

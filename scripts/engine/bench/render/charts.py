@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 
 from common import tiers
+from engine.bench import stats
 from engine.bench import summarize as S
 from engine.bench.op_buckets import BUCKETS
 from engine.bench.render.format import NOT_MEASURED, fill, say
@@ -96,21 +97,40 @@ def _finish_line_chart(plt, fig, ax, caption: str, theme: str) -> bytes:
     return data
 
 
+def step_series(rows: list[S.TrainRow], x_attr: str) -> list[dict]:
+    """Each series of a step-time chart: its points, their 95 % intervals and which rows are unstable.
+
+    The bars are the bootstrap interval of the median (``stats.median_interval``), the one the
+    verdicts decide on; an unstable row (docs/method.md#noise) is drawn with a hollow marker.
+    """
+    out = []
+    for key in _series_keys(rows):
+        series = sorted(S.find(rows, framework=key[0], mode=key[1]), key=lambda r: getattr(r, x_attr))
+        intervals = [r.median_interval_ms for r in series]
+        out.append({"key": key, "label": series[0].label, "x": [getattr(r, x_attr) for r in series],
+                    "median": [r.median_ms for r in series], "low": [lo for lo, _ in intervals],
+                    "high": [hi for _, hi in intervals], "unstable": [r.unstable for r in series]})
+    return out
+
+
 def chart_step_time(rows: list[S.TrainRow], x_attr: str, xlabel: str, caption: str, theme: str = "light") -> bytes:
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 4))
-    for key in _series_keys(rows):
-        series = sorted(S.find(rows, framework=key[0], mode=key[1]), key=lambda r: getattr(r, x_attr))
-        xs = [getattr(r, x_attr) for r in series]
-        ys = [r.median_ms for r in series]
-        low = [r.median_ms - r.iqr_ms[0] for r in series]
-        high = [r.iqr_ms[1] - r.median_ms for r in series]
-        ax.errorbar(xs, ys, yerr=[low, high], capsize=3, label=series[0].label, **series_style(*key, theme))
+    for line in step_series(rows, x_attr):
+        style = series_style(*line["key"], theme)
+        below = [m - lo for m, lo in zip(line["median"], line["low"], strict=True)]
+        above = [hi - m for m, hi in zip(line["median"], line["high"], strict=True)]
+        ax.errorbar(line["x"], line["median"], yerr=[below, above], capsize=3, label=line["label"], **style)
+        hollow = [(x, y) for x, y, bad in zip(line["x"], line["median"], line["unstable"], strict=True) if bad]
+        if hollow:  # unstable rows: the same marker, filled with the page's background
+            ax.scatter(*zip(*hollow), marker=style["marker"], s=42, zorder=3, linewidths=1.2,
+                       facecolors="white" if theme == "light" else "#1e2129", edgecolors=style["color"])
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     ax.set_xlabel(xlabel)
-    ax.set_ylabel("training step time, ms (median, IQR bars)")
-    ax.legend(fontsize=6.5, title="colour: framework · marker: tier · dash: layout/precision", title_fontsize=6.5,
+    ax.set_ylabel("training step time, ms (median, 95 % interval bars)")
+    ax.legend(fontsize=6.5, title="colour: framework · marker: tier · dash: layout/precision · "
+              f"hollow: unstable (spread > {100 * stats.UNSTABLE_RIQR:.0f} %)", title_fontsize=6.5,
               ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.16))
     return _finish_line_chart(plt, fig, ax, caption, theme)
 
@@ -187,7 +207,8 @@ def alt_step_time(rows: list[S.TrainRow], x_attr: str, xname: str, title: str) -
     """What the step-time chart shows, in two sentences, from the same rows it is drawn from."""
     fastest, last = _at_last(rows, x_attr, lambda r: r.median_ms)
     return _alt_escape(say("charts.md.j2", "alt_step_time", title=title, xname=xname,
-                           tiers=len(_series_keys(rows)), fastest=fastest.label, last_x=f"{last:,}"))
+                           tiers=len(_series_keys(rows)), fastest=fastest.label, last_x=f"{last:,}",
+                           unstable=sum(r.unstable for r in rows)))
 
 
 def alt_memory(rows: list[S.TrainRow], title: str) -> str:
