@@ -188,8 +188,48 @@ def assert_the_speed_page_opens_short(browser, base_url: str) -> None:
     page.close()
     phone.close()
     assert height < 18000 and phone_height < 25000, (height, phone_height)  # it was 29,807 and 37,346
-    assert first.startswith("What the numbers say")
+    assert first.startswith("Verdicts")
     assert loose == []
+
+
+# What a 390 px phone shows before the reader scrolls: what sits in the first screen, how far right it
+# reaches, and whether anything there scrolls sideways inside itself (a wide table in its wrapper).
+FIRST_SCREEN_JS = """(selector) => {
+  const inner = window.innerHeight, width = window.innerWidth;
+  const shown = [...document.querySelectorAll('article *')].filter(el => {
+    const r = el.getBoundingClientRect();
+    return r.height > 0 && r.top < inner && r.bottom > 0 && el.offsetParent !== null;
+  });
+  const target = document.querySelector(selector);
+  let list = target && target.nextElementSibling;  // the block's list: the first one after its heading
+  while (list && !list.matches('ul, h2')) list = list.nextElementSibling;
+  if (list && list.matches('h2')) list = null;
+  return {doc_width: document.documentElement.scrollWidth, viewport: width,
+          widest: Math.max(...shown.map(el => el.getBoundingClientRect().right)),
+          scrolling: shown.filter(el => el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).overflowX !== 'visible')
+                          .map(el => el.tagName + ' ' + (el.innerText || '').slice(0, 40)),
+          heading_top: target ? target.getBoundingClientRect().top : null,
+          items: list ? [...list.querySelectorAll(':scope > li')].map(li => ({
+              right: li.getBoundingClientRect().right, badges: li.querySelectorAll('.verdict').length,
+              links: li.querySelectorAll('a[href]').length})) : []};
+}"""
+
+
+@pytest.mark.parametrize(("path", "heading"), [("", "#choose-2026"), ("speed/", "#verdicts")])
+def test_the_decision_block_and_the_speed_verdicts_fill_a_390_px_phones_first_screen(browser, served, path, heading):
+    """Home's "What to choose" block and Speed's verdicts open the page on a phone: in the first screen,
+    each line with its evidence link, and nothing there wider than the screen or scrolling sideways."""
+    page = browser.new_page(viewport=PHONE)
+    page.goto(f"{served}/{path}", wait_until="networkidle")
+    screen = page.evaluate(FIRST_SCREEN_JS, heading)
+    page.close()
+    assert screen["heading_top"] is not None and 0 <= screen["heading_top"] < PHONE["height"], screen
+    assert screen["doc_width"] <= screen["viewport"] and screen["widest"] <= screen["viewport"] + 0.5, screen
+    assert screen["scrolling"] == [], screen
+    assert len(screen["items"]) >= 4, screen  # the block's lines, a list right under its heading
+    assert all(item["links"] >= 1 and item["right"] <= screen["viewport"] for item in screen["items"]), screen
+    if path == "speed/":  # each line is a claim's verdict badge
+        assert all(item["badges"] == 1 for item in screen["items"]), screen
 
 
 def test_the_speed_page_opens_short_with_its_long_tables_folded(browser, served):

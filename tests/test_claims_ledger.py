@@ -49,6 +49,7 @@ ALLOWED_FRAGMENTS = {
     "docs/generated/codestats/ease_of_use.md",
     "docs/generated/build_info.md",
     "docs/generated/claims/ledger.md",  # the ledger table, from the claims table
+    "docs/generated/claims/verdicts_speed.md",  # Speed's opening list of its claims' verdicts
     *(f"docs/generated/bench/verdict_{cid.lower()}.md" for cid in MEASURED),
 }
 
@@ -289,20 +290,29 @@ def test_typed_measurement_detector_catches_examples():
     assert not MEASURED_LOOKING.search("TensorFlow 2.0 (2019) and PyTorch 2.13")
 
 
-def test_speed_statements_come_with_fragments():
-    """Pages that talk about speed, memory or code size include evidence."""
+def test_speed_statements_link_the_one_copy_of_their_evidence():
+    """Pages that talk about speed, memory or code size link the generated evidence where it stands."""
     for page in ["choose.md", "takeaways.md"]:
-        text = (DOCS / page).read_text(encoding="utf-8")
-        includes = set(INCLUDE_RE.findall(text))
-        assert "docs/generated/bench/summary.md" in includes, (
-            f"docs/{page} lacks the benchmark summary"
-        )
-        assert "docs/generated/codestats/ease_of_use.md" in includes, (
-            f"docs/{page} lacks the code counts"
-        )
-        assert "speed.md" in {p for p, _ in doc_links(text)}, (
-            f"docs/{page} does not link the speed page"
-        )
+        links = set(doc_links((DOCS / page).read_text(encoding="utf-8")))
+        assert ("speed.md", "findings") in links, f"docs/{page} does not link Speed's findings"
+        assert ("ease-of-use.md", "code-counts") in links, f"docs/{page} does not link the code counts"
+
+
+# Generated blocks that deliberately stand on several pages: each claim's verdict fragment is the
+# claim's one verdict, which every page that speaks of the claim shows (issue 27, section 2).
+SHARED_FRAGMENTS = {f"docs/generated/bench/verdict_{cid.lower()}.md" for cid in MEASURED}
+
+
+def test_a_generated_block_stands_on_one_page_and_the_others_link_to_it():
+    """The findings, the code counts, the build's machine and the headline chart appear once: a reader
+    who meets the same block on three pages cannot tell which copy to trust, or that they are copies."""
+    pages: dict[str, list[str]] = {}
+    for path in sorted(DOCS.glob("*.md")):
+        for include in INCLUDE_RE.findall(path.read_text(encoding="utf-8")):
+            if include.startswith("docs/generated/") and include not in SHARED_FRAGMENTS:
+                pages.setdefault(include, []).append(path.name)
+    repeated = {include: names for include, names in pages.items() if len(names) > 1}
+    assert not repeated, f"generated blocks on more than one page (keep one, link to it): {repeated}"
 
 
 def test_home_links_every_section():

@@ -90,11 +90,15 @@ def test_badge_follows_the_numbers(slow_rendered, rendered):
     assert "verdict--refuted" in after and ">Not supported<" in after
 
 
-def test_home_page_opens_with_the_table_and_the_headline_chart():
+def test_home_opens_with_the_decision_and_the_table_and_links_the_chart_where_it_stands():
+    """The headline chart stands once, at the top of Speed beside its findings; Home links to it."""
     text = (ROOT / "docs" / "index.md").read_text()
+    decide_at = text.index('--8<-- "docs/generated/bench/decide.md"')
     glance_at = text.index('--8<-- "docs/generated/bench/glance.md"')
-    chart_at = text.index('--8<-- "docs/generated/bench/headline_step_time.md"')
-    assert glance_at < chart_at < text.index("## What makes this guide different")
+    assert decide_at < glance_at < text.index("](speed.md#findings)") < text.index("## What makes this guide different")
+    speed = (ROOT / "docs" / "speed.md").read_text()
+    assert (speed.index("## Verdicts {#verdicts}") < speed.index('--8<-- "docs/generated/bench/summary.md"')
+            < speed.index('--8<-- "docs/generated/bench/headline_step_time.md"') < speed.index("## The workload"))
 
 
 def test_measured_summary_opens_with_at_most_five_findings_and_folds_the_rest(rendered):

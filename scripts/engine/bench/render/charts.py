@@ -123,7 +123,7 @@ def chart_step_time(rows: list[S.TrainRow], x_attr: str, xlabel: str, caption: s
         ax.errorbar(line["x"], line["median"], yerr=[below, above], capsize=3, label=line["label"], **style)
         hollow = [(x, y) for x, y, bad in zip(line["x"], line["median"], line["unstable"], strict=True) if bad]
         if hollow:  # unstable rows: the same marker, filled with the page's background
-            ax.scatter(*zip(*hollow), marker=style["marker"], s=42, zorder=3, linewidths=1.2,
+            ax.scatter([x for x, _ in hollow], [y for _, y in hollow], marker=style["marker"], s=42, zorder=3, linewidths=1.2,
                        facecolors="white" if theme == "light" else "#1e2129", edgecolors=style["color"])
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
