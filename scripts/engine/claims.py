@@ -250,6 +250,14 @@ def ledger_md(claims: list[Claim] | None = None, table: dict[str, Verdict] | Non
 
 
 def refresh(mode: str, log: logging.Logger) -> None:
-    """Build step, after the benchmarks rendered: the ledger table from the claims table and the generated verdicts."""
+    """Build step, after the benchmarks rendered: the claims page's generated fragments.
+
+    The ledger table (from the claims table and the generated verdicts) and the audit of the
+    source articles (engine.audit, from audit.toml), both included by docs/claims.md.
+    """
+    from engine import audit  # the audit reads audit.toml only; imported here to keep claims' imports light
+
     changed = atomic.write_if_changed(LEDGER_OUTPUT, ledger_md())
     log.info(f"claims ledger: {'written' if changed else 'unchanged'}")
+    changed = atomic.write_if_changed(audit.OUTPUT, audit.audit_md())
+    log.info(f"claims audit: {'written' if changed else 'unchanged'}")
