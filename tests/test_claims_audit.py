@@ -94,3 +94,20 @@ def test_statements_are_paraphrased_not_copied():
         if best >= 0.8:
             too_close[s.id] = round(best, 2)
     assert too_close == {}
+
+
+# The dated facts of facts.toml are part of the same audit: each names where it was checked and when.
+UNCHECKED = "not checked against a dated source"
+
+
+def test_every_dated_fact_names_its_source_and_says_as_of_or_unchecked():
+    from engine import facts
+
+    for fact in facts.load():
+        assert fact.source.strip() and fact.as_of.strip(), f"{fact.id}: no source or as_of"
+        if fact.as_of == "every build":  # read from this repository at build time (a pin, a run)
+            continue
+        shown = fact.render()
+        assert "as of" in shown or UNCHECKED in shown, f"{fact.id}: the page would not say when it was checked"
+        if fact.as_of == "undated" or UNCHECKED in fact.source:
+            assert UNCHECKED in shown, f"{fact.id}: its source is unchecked but the page would not say so"
