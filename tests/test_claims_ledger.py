@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from engine import claims
+from engine.anchors import anchors_in, page_anchors  # shared with the audit test
 from engine.bench.cases import CASES
 
 REPO = Path(__file__).resolve().parents[1]
@@ -50,12 +51,12 @@ ALLOWED_FRAGMENTS = {
     "docs/generated/build_info.md",
     "docs/generated/claims/ledger.md",  # the ledger table, from the claims table
     "docs/generated/claims/verdicts_speed.md",  # Speed's opening list of its claims' verdicts
+    "docs/generated/claims/audit.md",  # the audit of the source articles, from audit.toml
     *(f"docs/generated/bench/verdict_{cid.lower()}.md" for cid in MEASURED),
 }
 
 LINK_RE = re.compile(r"\]\(([^)\s]+)\)")
 INCLUDE_RE = re.compile(r'^\s*--8<--\s+"([^"]+)"\s*$', re.MULTILINE)
-ANCHOR_RE = re.compile(r"\{[^}]*#([A-Za-z0-9_-]+)[^}]*\}")
 
 
 def ledger_rows(text: str) -> dict[str, str]:
@@ -66,29 +67,6 @@ def ledger_rows(text: str) -> dict[str, str]:
         if m:
             rows[m.group(1)] = line
     return rows
-
-
-def anchors_in(text: str) -> set[str]:
-    """attr_list ids ({#id}) and HTML ids (id="...") defined in a page."""
-    found = set(ANCHOR_RE.findall(text))
-    found |= set(re.findall(r'\bid="([^"]+)"', text))
-    return found
-
-
-def heading_slug(title: str) -> str:
-    """The id Python-Markdown's toc gives a heading without an explicit one."""
-    slug = re.sub(r"[^\w\s-]", "", title).strip().lower()
-    return re.sub(r"[-\s]+", "-", slug)
-
-
-def page_anchors(text: str) -> set[str]:
-    """Explicit ids plus the automatic ids of headings without one."""
-    found = anchors_in(text)
-    text = re.sub(r"^```.*?^```", "", text, flags=re.MULTILINE | re.DOTALL)
-    for title in re.findall(r"^#{1,6}\s+(.+?)\s*$", text, flags=re.MULTILINE):
-        if not ANCHOR_RE.search(title):
-            found.add(heading_slug(title))
-    return found
 
 
 def doc_links(text: str) -> list[tuple[str, str]]:

@@ -271,10 +271,18 @@ def page_verdicts_md(page: str, claims: list[Claim] | None = None, table: dict[s
 
 
 def refresh(mode: str, log: logging.Logger) -> None:
-    """Build step, after the benchmarks rendered: the ledger table and the pages' verdict lists, from the
-    claims table and the generated verdicts."""
+    """Build step, after the benchmarks rendered: the generated fragments of the claims page and of the
+    pages that open with their claims' verdicts.
+
+    The ledger table (from the claims table and the generated verdicts), each VERDICT_PAGES page's
+    verdict list, and the audit of the source articles (engine.audit, from audit.toml).
+    """
+    from engine import audit  # the audit reads audit.toml only; imported here to keep claims' imports light
+
     table = verdict_table()
     changed = atomic.write_if_changed(LEDGER_OUTPUT, ledger_md(table=table))
     for page in VERDICT_PAGES:
         atomic.write_if_changed(LEDGER_OUTPUT.with_name(f"verdicts_{page}.md"), page_verdicts_md(page, table=table))
     log.info(f"claims ledger: {'written' if changed else 'unchanged'}")
+    changed = atomic.write_if_changed(audit.OUTPUT, audit.audit_md())
+    log.info(f"claims audit: {'written' if changed else 'unchanged'}")

@@ -44,7 +44,8 @@ class Fact:
         return pinned(self.pin) if self.pin else self.value
 
     def render(self) -> str:
-        return self.text.format(value=self.current)
+        # {as_of} lets the text say when it was checked without typing the date twice
+        return self.text.format(value=self.current, as_of=self.as_of)
 
 
 def pinned(package: str) -> str:
