@@ -26,7 +26,7 @@ import click
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from engine import envinput, environment, machine, procs  # noqa: E402
+from engine import envinput, environment, machine, procs, sides  # noqa: E402
 from engine.bench import cases as cases_mod  # noqa: E402
 from engine.bench import harness, render, schema, store  # noqa: E402
 from engine.bench.cases import CASES, PROFILES  # noqa: E402
@@ -85,10 +85,6 @@ def _render(root: Path) -> None:
     click.echo(f"rendered {len(changed)} changed file(s) into {render.out_dir()}")
 
 
-# The module each framework's timed processes import; they run under this interpreter.
-FRAMEWORK_MODULES = {"torch": "torch", "tf": "tensorflow"}
-
-
 def _importable(module: str, python: str) -> bool:
     if python == sys.executable:
         return importlib.util.find_spec(module) is not None
@@ -104,11 +100,13 @@ def _importable(module: str, python: str) -> bool:
 def _require_frameworks(frameworks: tuple[str, ...]) -> None:
     """Refuse to start a regen whose every job would fail on an import (e.g. outside the venv)."""
     pythons = {fw: _env(lambda fw=fw: envinput.python_for(fw)) for fw in frameworks}
-    missing = [f"{FRAMEWORK_MODULES[fw]} not importable by {pythons[fw]}" for fw in frameworks
-               if not _importable(FRAMEWORK_MODULES[fw], pythons[fw])]
+    modules = {fw: sides.by_id(fw).module for fw in frameworks}  # what each side's timed processes import
+    missing = [f"{modules[fw]} not importable by {pythons[fw]}" for fw in frameworks
+               if not _importable(modules[fw], pythons[fw])]
     if missing:
+        variables = " / ".join(sides.by_id(fw).python_var for fw in frameworks)
         raise InputError(f"{'; '.join(missing)}, which runs its timed processes; run `make site` once and use "
-                         ".venv/bin/python, or fix GUIDE_PYTHON_TORCH / GUIDE_PYTHON_TF (nothing was run)")
+                         f".venv/bin/python, or fix {variables} (nothing was run)")
 
 
 def machine_label() -> str:
@@ -132,8 +130,8 @@ def cli() -> None:
 @cli.command()
 @click.argument("case_names", metavar="[CASE]...", nargs=-1)
 @click.option("--exclude", multiple=True, metavar="CASE", help="Skip this case (repeatable).")
-@click.option("--framework", type=click.Choice(["both", "torch", "tf"]), default="both", show_default=True,
-              help="Run only one framework's jobs; the other's stored runs are kept.")
+@click.option("--framework", "framework", type=click.Choice(sides.IDS), multiple=True,
+              help="Run only this side's jobs (repeatable; default: every side); the others' stored runs are kept.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 @click.option("--profile", type=click.Choice(PROFILES), default="default", show_default=True,
               help="quick: 1 process per configuration (minutes); default: 9 per CNN configuration at batch "
@@ -164,7 +162,7 @@ def run(case_names, exclude, framework, device, profile, repeats, force, allow_d
         store.check_writable(store.machine_dir(machine_id, root))
     except store.StoreError as error:
         raise InputError(str(error)) from None
-    frameworks = cases_mod.FRAMEWORKS if framework == "both" else (framework,)
+    frameworks = tuple(fw for fw in cases_mod.FRAMEWORKS if fw in framework) if framework else cases_mod.FRAMEWORKS
     if not dry_run:
         _require_frameworks(frameworks)  # before the staleness check asks those interpreters their versions
         # One measuring run per store, held until this command ends; taken before the staleness

@@ -149,11 +149,11 @@ def check_interpreters(facts: dict) -> list[Finding]:
 
 
 def check_probes(facts: dict) -> list[Finding]:
-    from engine.environment import FRAMEWORK_NAMES
+    from engine import sides
 
     findings = []
     for fw, report in facts["probes"].items():
-        name = FRAMEWORK_NAMES[fw]
+        name = sides.LABELS[fw]
         if report.get("error") and not report.get("version"):
             findings.append(Finding(f"{fw} probe", False, f"{name} cannot be imported by {report.get('python')}: "
                                     f"{report['error']}", "install the stack in that environment (make site, or "

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from pathlib import Path
 
-from engine import environment
+from engine import environment, sides
 
 RUN_MODES = ("stale", "none", "all")
 DEFAULT_BENCH_PROFILE = "quick"
@@ -36,7 +36,7 @@ MNIST_EXPECTED = "an mnist.npz (x_train, y_train, x_test, y_test) or a folder of
 # The interpreter each framework's processes (snippets, notebooks, benchmark children, probes) run
 # under. Unset: this interpreter. A GPU builder sets both (``make site GPU=1``), because torch's CUDA
 # wheels and TensorFlow's write the same nvidia/*/lib files for different CUDA majors.
-PYTHON_VARS = {"torch": "GUIDE_PYTHON_TORCH", "tf": "GUIDE_PYTHON_TF"}
+PYTHON_VARS = {side.id: side.python_var for side in sides.SIDES}
 
 
 class EnvError(ValueError):

@@ -19,7 +19,7 @@ import subprocess
 from importlib import metadata
 from pathlib import Path
 
-from engine import machine
+from engine import machine, sides
 
 # Packages whose version changes what a snippet prints or how fast it runs.
 FRAMEWORK_PACKAGES = ("torch", "tensorflow", "tensorflow-cpu", "keras", "numpy", "tensorboard")
@@ -69,7 +69,7 @@ def installed_packages_hash() -> str:
 
 # The packages each framework's own environment adds; with one environment per framework these
 # versions are read from that framework's interpreter (interpreter_packages).
-FRAMEWORK_OWN_PACKAGES = {"torch": ("torch",), "tf": ("tensorflow", "tensorflow-cpu", "keras", "tensorboard")}
+FRAMEWORK_OWN_PACKAGES = {side.id: side.packages for side in sides.SIDES}
 
 
 @functools.lru_cache(maxsize=4)
@@ -108,7 +108,6 @@ def gpu_names() -> tuple[str, ...]:
 
 PROBES_DIR = Path(__file__).resolve().parent / "probes"
 PROBE_TIMEOUT_S = 300
-FRAMEWORK_NAMES = {"torch": "PyTorch", "tf": "TensorFlow"}
 
 
 class DeviceError(ValueError):
@@ -149,7 +148,7 @@ def probe(framework: str, python: str | None = None) -> dict:
 
 def blind_fix(framework: str, report: dict) -> str:
     """Why ``framework`` does not see the GPU that nvidia-smi lists, and what to do about it."""
-    name = FRAMEWORK_NAMES[framework]
+    name = sides.LABELS[framework]
     python = report.get("python", "?")
     if report.get("error"):
         return (f"{name}'s probe failed under {python} ({report['error']}); install the GPU stack there "
@@ -173,7 +172,7 @@ def detect_device() -> str:
     """
     if not gpu_names():
         return "cpu"
-    blind = {fw: probe(fw) for fw in FRAMEWORK_NAMES}
+    blind = {fw: probe(fw) for fw in sides.IDS}
     blind = {fw: report for fw, report in blind.items() if report.get("device") != "cuda"}
     if blind:
         raise DeviceError(f"nvidia-smi lists {gpu_names()[0]}, but " + "; ".join(

@@ -15,7 +15,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from engine import envinput, environment, paths
+from engine import envinput, environment, paths, sides
 
 # Variables naming input data: a snippet whose code (or a helper's) mentions one
 # is keyed by the content of what it names, so pointing it elsewhere reruns it.
@@ -113,7 +113,8 @@ def cache_key(path: Path, device: str | None = None) -> str:
     """The full key: code hash + installed packages + device (+ the data it reads, when set)."""
     # The packages of the interpreter that runs it (GUIDE_PYTHON_TORCH / GUIDE_PYTHON_TF): the same
     # values as before while both are this interpreter, so the default build's keys stay as they were.
-    framework = "torch" if path.stem.endswith("_torch") else "tf" if path.stem.endswith("_tf") else None
+    side = sides.by_suffix(path.name)
+    framework = side.id if side else None
     packages = environment.interpreter_packages(envinput.python_for(framework))
     payload = {
         "code": code_hash(path),

@@ -31,7 +31,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine import atomic, keys, paths, procs
+from engine import atomic, keys, paths, procs, sides
 
 NOTEBOOK_SOURCE_DIR = paths.SNIPPETS_DIR / "notebooks"
 NOTEBOOK_CACHE_DIR = paths.CACHE_DIR / "notebooks"
@@ -65,7 +65,7 @@ def sources(folder: Path = NOTEBOOK_SOURCE_DIR) -> list[Path]:
     """The notebook sources: every paired example file in the notebooks folder."""
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.glob("*.py") if p.stem.endswith(("_torch", "_tf")))
+    return sorted(p for p in folder.glob("*.py") if sides.by_suffix(p.name))
 
 
 def cache_key(source: Path) -> str:
@@ -94,8 +94,9 @@ def convert(source: Path):
 
 
 def framework_of(name: str) -> str | None:
-    """``torch`` for ``digits_end_to_end_torch``, ``tf`` for ``..._tf``, None otherwise."""
-    return "torch" if name.endswith("_torch") else "tf" if name.endswith("_tf") else None
+    """``torch`` for ``digits_end_to_end_torch``, ``tf`` for ``..._tf``, None otherwise (engine.sides)."""
+    side = sides.by_suffix(name)
+    return side.id if side else None
 
 
 def kernel_name(framework: str | None = None) -> str:

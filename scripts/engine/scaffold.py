@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine import pages, paths
+from engine import pages, paths, sides
 from engine.pages import NOT_PAGES
 from engine.snippets import FRAMEWORK_SUFFIXES
 
@@ -52,8 +52,8 @@ def _title(name: str) -> str:
 
 
 def _snippet(page: str, name: str, framework: str) -> str:
-    other = "tf" if framework == "torch" else "torch"
-    label, twin = {"torch": ("PyTorch", "TensorFlow"), "tf": ("TensorFlow", "PyTorch")}[framework]
+    other = sides.others(framework)[0]
+    label, twin = sides.LABELS[framework], sides.LABELS[other]
     body = {
         "torch": ("import torch\n\n\ndef run() -> torch.Tensor:\n"
                   "    \"\"\"Replace with the example: what the page shows, as small as it can be.\"\"\"\n"
@@ -63,9 +63,9 @@ def _snippet(page: str, name: str, framework: str) -> str:
                "    tf.random.set_seed(0)\n    return tf.ones((2, 3)) * 2\n"),
     }[framework]
     to_list = ".tolist()" if framework == "torch" else ".numpy().tolist()"
-    return f'''"""{_title(name)}, {label} side (snippets/{page}/{name}_{framework}.py).
+    return f'''"""{_title(name)}, {label} side (snippets/{page}/{name}{sides.by_id(framework).suffix}.py).
 
-Say in one line what this example shows. The {twin} twin is ``{name}_{other}.py``:
+Say in one line what this example shows. The {twin} twin is ``{name}{sides.by_id(other).suffix}.py``:
 the same section names, the same work, each in its framework's own idiom.
 
 >>> [list(row) for row in run(){to_list}]  # a doctest that asserts what the example computes
@@ -113,9 +113,10 @@ def plan(page: str, name: str, root: Path | None = None, bench: bool = False) ->
     _check_name("page", page)
     _check_name("name", name)
     if any(name.endswith(suffix) for suffix in FRAMEWORK_SUFFIXES):
-        raise ScaffoldError(f"name {name!r}: leave out the framework suffix, the scaffold adds _torch and _tf")
+        raise ScaffoldError(f"name {name!r}: leave out the framework suffix, the scaffold adds "
+                            + " and ".join(side.suffix for side in sides.SIDES))
     snippets = root / "snippets"
-    for basename in [f"{name}_{fw}.py" for fw in ("torch", "tf")] + ([f"{name}.py"] if bench else []):
+    for basename in [f"{name}{side.suffix}.py" for side in sides.SIDES] + ([f"{name}.py"] if bench else []):
         clash = sorted(str(p.relative_to(root)) for p in snippets.rglob(basename))
         if clash:
             raise ScaffoldError(f"name {name!r}: {clash[0]} already exists (snippet basenames are unique, "
@@ -132,8 +133,8 @@ def plan(page: str, name: str, root: Path | None = None, bench: bool = False) ->
         section = (f"## {_title(name)}\n\nSay what the benchmark times and what it can settle.\n\n"
                    f"{_tabs(page, name, 'model')}\n{scaffold_bench.table_include(name)}")
     else:
-        for framework in ("torch", "tf"):
-            files[folder / f"{name}_{framework}.py"] = _snippet(page, name, framework)
+        for side in sides.SIDES:
+            files[folder / f"{name}{side.suffix}.py"] = _snippet(page, name, side.id)
         section = f"## {_title(name)}\n\nSay what the two versions show and where they differ.\n\n{_tabs(page, name)}"
     doc = doc_path(page, root)
     if doc.exists():

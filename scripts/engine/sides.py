@@ -36,6 +36,7 @@ class Side:
     out_of_the_box: tuple[str, ...]  # the executions a newcomer's first training loop runs
     precision_labels: dict[str, str] = field(default_factory=dict)  # non-fp32 precision -> label
     short: str = ""  # the label inside a row label where the long one is too long ("TF")
+    required: bool = True  # every example must have this side's file (pairing is checked)
 
     @property
     def suffix(self) -> str:
@@ -89,7 +90,7 @@ def by_id(side_id: str) -> Side:
 def by_suffix(filename: str) -> Side | None:
     """The side a snippet file belongs to, from its stem's ending; None for a file of no side."""
     stem = filename.rsplit("/", 1)[-1].removesuffix(".py")
-    for side in SIDES:
+    for side in sorted(SIDES, key=lambda s: -len(s.suffix)):  # "_keras_torch" before "_torch"
         if stem.endswith(side.suffix):
             return side
     return None

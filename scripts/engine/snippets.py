@@ -1,7 +1,8 @@
 """Finding the paired example files and the named sections pages include.
 
-An example is a file ``snippets/<page>/<name>_torch.py`` or ``<name>_tf.py``;
-``snippets/common`` holds helpers and is not run on its own.
+An example is a file ``snippets/<page>/<name><suffix>.py``, one per side of
+the registry (engine.sides: ``_torch``, ``_tf``); ``snippets/common`` holds
+helpers and is not run on its own.
 """
 
 from __future__ import annotations
@@ -10,9 +11,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine import paths
+from engine import paths, sides
 
-FRAMEWORK_SUFFIXES = {"_torch": "torch", "_tf": "tf"}
+FRAMEWORK_SUFFIXES = {side.suffix: side.id for side in sides.SIDES}
 SECTION_RE = re.compile(r"#\s*--8<--\s*\[(start|end):([\w-]+)\]")
 
 
@@ -30,15 +31,15 @@ class Snippet:
 
     @property
     def framework(self) -> str:
-        for suffix, framework in FRAMEWORK_SUFFIXES.items():
-            if self.stem.endswith(suffix):
-                return framework
-        raise ValueError(f"{self.path} is not named *_torch.py or *_tf.py")
+        side = sides.by_suffix(self.path.name)
+        if side is None:
+            raise ValueError(f"{self.path} is not named {_SUFFIXES_SAID}")
+        return side.id
 
     @property
     def pair_name(self) -> str:
         """The name shared by both files of a pair: ``mnist_cnn`` for ``mnist_cnn_torch.py``."""
-        return self.stem.rsplit("_", 1)[0]
+        return self.stem[: -len(sides.by_id(self.framework).suffix)]
 
     @property
     def rel(self) -> str:
@@ -73,13 +74,29 @@ def paired_files(root: Path | None = None) -> list[Path]:
     )
 
 
+_SUFFIXES_SAID = " or ".join(f"*{side.suffix}.py" for side in sides.SIDES)
+
+
+def side_paths(path: Path) -> dict[str, Path]:
+    """Every side's file of the pair ``path`` belongs to, in registry order (whether it exists or not).
+
+    >>> {k: p.name for k, p in side_paths(Path("ease_of_use/mnist_cnn_tf.py")).items()}
+    {'torch': 'mnist_cnn_torch.py', 'tf': 'mnist_cnn_tf.py'}
+    """
+    side = sides.by_suffix(path.name)
+    if side is None:
+        raise ValueError(f"{path} is not named {_SUFFIXES_SAID}")
+    name = path.stem[: -len(side.suffix)]
+    return {other.id: path.with_name(f"{name}{other.suffix}.py") for other in sides.SIDES}
+
+
 def twin_path(path: Path) -> Path:
-    stem = path.stem
-    if stem.endswith("_torch"):
-        return path.with_name(stem[: -len("_torch")] + "_tf.py")
-    if stem.endswith("_tf"):
-        return path.with_name(stem[: -len("_tf")] + "_torch.py")
-    raise ValueError(f"{path} is not named *_torch.py or *_tf.py")
+    """The other required side's file of a two-sided pair (the first side's for any other side)."""
+    own = sides.by_suffix(path.name)
+    paired = side_paths(path)
+    required = [s.id for s in sides.SIDES if s.required]
+    other = next(s for s in required if own is None or s != own.id)
+    return paired[other]
 
 
 def sections(text: str) -> dict[str, str]:

@@ -18,31 +18,20 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from common import tiers
-from engine import paths
+from engine import paths, sides
 from engine.bench import workload as workload_contract
 
 PROFILES = ("quick", "default", "full")
-FRAMEWORKS = ("torch", "tf")
-FRAMEWORK_LABELS = {"torch": "PyTorch", "tf": "TensorFlow"}
+# The sides, their labels and their executions come from the registry (engine.sides).
+FRAMEWORKS = sides.IDS
+FRAMEWORK_LABELS = sides.LABELS
 
 # Rule 11: every row names its mode and tier. A mode is "<execution>[-cl][-bf16|-tf32]"
 # (common/tiers.py); its label is built from those parts, so every mode has exactly one.
-EXECUTION_LABELS = {
-    ("torch", "eager"): "PyTorch eager",
-    ("torch", "compile"): "PyTorch torch.compile",
-    ("torch", "autotune"): "PyTorch torch.compile max-autotune-no-cudagraphs",
-    ("torch", "cudagraphs"): "PyTorch torch.compile reduce-overhead (CUDA graphs)",
-    ("tf", "eager"): "TF eager (GradientTape, no tf.function)",
-    ("tf", "function"): "TF tf.function",
-    ("tf", "xla"): "TF tf.function(jit_compile=True) (XLA)",
-    ("tf", "fit"): "Keras fit (compile defaults)",
-}
-PRECISION_LABELS = {
-    ("torch", "bf16"): "bf16 autocast", ("tf", "bf16"): "mixed_bfloat16",
-    ("torch", "tf32"): "TF32", ("tf", "tf32"): "TF32",
-}
+EXECUTION_LABELS = {(side.id, execution): label for side in sides.SIDES for execution, label in side.executions.items()}
+PRECISION_LABELS = {(side.id, p): label for side in sides.SIDES for p, label in side.precision_labels.items()}
 # Executions a newcomer's first training loop runs; everything else is tuned.
-OUT_OF_THE_BOX = {("torch", "eager"), ("tf", "eager"), ("tf", "fit")}
+OUT_OF_THE_BOX = {(side.id, execution) for side in sides.SIDES for execution in side.out_of_the_box}
 
 
 def mode_label(framework: str, mode: str) -> str:
@@ -113,7 +102,7 @@ class Case:
         return f"{self.page}.{self.workload}_{framework}"
 
     def files(self) -> list[Path]:
-        return [paths.SNIPPETS_DIR / self.page / f"{self.workload}_{fw}.py" for fw in FRAMEWORKS]
+        return [paths.SNIPPETS_DIR / self.page / f"{self.workload}{sides.by_id(fw).suffix}.py" for fw in FRAMEWORKS]
 
     def processes(self, profile: str, batch_size: int | None = None) -> int:
         by_batch = self.batch_repeats.get(profile, {})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from engine import sides
 from engine.bench import op_buckets, stats
 from engine.bench.cases import CASES, is_compiled, mode_label, precision_of, tier_of
 
@@ -168,7 +169,7 @@ def train_rows(result: dict | None, ceiling: dict | None = None, variant: str | 
             continue
         groups.setdefault(_key(run), []).append(run)
     rows = []
-    for key in sorted(groups, key=lambda k: (k[3], k[2], k[0] != "torch", k[1])):
+    for key in sorted(groups, key=lambda k: (k[3], k[2], sides.order(k[0]), k[1])):
         runs = groups[key]
         rss = [r["peak_rss_bytes"] for r in runs if r.get("peak_rss_bytes")]
         growth = [r["peak_rss_bytes"] - r["result"]["rss_baseline_bytes"] for r in runs
@@ -251,7 +252,7 @@ def infer_rows(result: dict | None) -> list[dict]:
     for run in ok_runs(result):
         groups.setdefault(_key(run), []).append(run)
     rows = []
-    for key in sorted(groups, key=lambda k: (k[0] != "torch", k[1])):
+    for key in sorted(groups, key=lambda k: (sides.order(k[0]), k[1])):
         runs = groups[key]
         key = (key[0], key[1])
         pooled = [s / 1e6 for r in runs for s in r["result"]["samples_ns"]]
@@ -272,7 +273,7 @@ def accuracy_rows(result: dict | None) -> list[dict]:
     for run in ok_runs(result):
         groups.setdefault(_key(run), []).append(run)
     rows = []
-    for key in sorted(groups, key=lambda k: (k[0] != "torch", k[1])):
+    for key in sorted(groups, key=lambda k: (sides.order(k[0]), k[1])):
         res = [r["result"] for r in groups[key]]
         rows.append({
             "framework": key[0], "mode": key[1], "label": mode_label(key[0], key[1]),
@@ -319,7 +320,7 @@ def profile_rows(result: dict | None) -> list[dict]:
         reduced = op_buckets.reduce(run["result"])
         rows.append({**reduced, "framework": run["framework"], "mode": run["mode"],
                      "label": mode_label(run["framework"], run["mode"]), "precision": precision_of(run["mode"])})
-    return sorted(rows, key=lambda r: (r["framework"] != "torch", r["precision"], r["mode"]))
+    return sorted(rows, key=lambda r: (sides.order(r["framework"]), r["precision"], r["mode"]))
 
 
 def dispatch_rows(result: dict | None) -> dict[str, dict]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 
 from common import tiers
+from engine import sides
 from engine.bench import stats
 from engine.bench import summarize as S
 from engine.bench.op_buckets import BUCKETS
@@ -25,7 +26,7 @@ _SHADES = {
     "dark": {"torch": ("#ff8a5b", "#ffb38f", "#ff5f3a", "#ffd0b8"),
              "tf": ("#7fb0ff", "#5ad1e6", "#a5a8ff", "#bcd3ff")},
 }
-_EXECUTIONS = {"torch": ("eager", "compile", "autotune", "cudagraphs"), "tf": ("eager", "function", "xla", "fit")}
+_EXECUTIONS = {side.id: tuple(side.executions) for side in sides.SIDES}
 _MARKERS = {"eager": "o", "compile": "s", "autotune": "D", "cudagraphs": "P", "function": "s", "xla": "D", "fit": "^"}
 _BUCKET_COLORS = ("#4c72b0", "#8172b3", "#64b5cd", "#55a868", "#ccb974", "#dd8452", "#937860", "#c44e52")
 
@@ -82,7 +83,7 @@ def _themed(fig, ax, theme: str) -> None:
 
 def _series_keys(rows):
     return sorted({(r.framework, r.mode) for r in rows},
-                  key=lambda k: (k[0] != "torch", _EXECUTIONS.get(k[0], ()).index(tiers.parse(k[1]).execution)
+                  key=lambda k: (sides.order(k[0]), _EXECUTIONS.get(k[0], ()).index(tiers.parse(k[1]).execution)
                                  if tiers.parse(k[1]).execution in _EXECUTIONS.get(k[0], ()) else 9, k[1]))
 
 

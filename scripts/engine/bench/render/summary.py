@@ -6,6 +6,7 @@ rows each bullet speaks about and formats their figures.
 
 from __future__ import annotations
 
+from engine import sides
 from engine.bench import stats
 from engine.bench import summarize as S
 from engine.bench.cases import CASES, FRAMEWORK_LABELS
@@ -47,7 +48,7 @@ def _allocator_sentence(res) -> str:
     pairs = [(r, h) for r, h in allocator_pairs(res.get("allocator")) if h]
     largest = [max((pair for pair in pairs if (pair[0].framework, pair[0].mode) == key),
                    key=lambda pair: pair[0].batch_size)
-               for key in sorted({(r.framework, r.mode) for r, _ in pairs}, key=lambda k: (k[0] != "torch", k[1]))]
+               for key in sorted({(r.framework, r.mode) for r, _ in pairs}, key=lambda k: (sides.order(k[0]), k[1]))]
     if not largest:
         return ""
     parts = []

@@ -6,6 +6,7 @@ are sentences, in ``templates/notes.md.j2``.
 
 from __future__ import annotations
 
+from engine import sides
 from engine.bench import stats
 from engine.bench import summarize as S
 from engine.bench.cases import CASES, FRAMEWORK_LABELS, GLIBC_DEFAULTS, HARNESS_SETTING, mode_label
@@ -310,7 +311,7 @@ def dispatch_md(result) -> str:
     if not probes:
         return NOT_MEASURED + "\n"
     rows, facts, raw = [], [], []
-    for fw, probe in sorted(probes.items(), key=lambda item: item[0] != "torch"):
+    for fw, probe in sorted(probes.items(), key=lambda item: sides.order(item[0])):
         for case, call in probe.items():
             if isinstance(call, dict) and "library" in call:
                 rows.append([FRAMEWORK_LABELS[fw], f"`{case}`", call["library"], f"`{call.get('impl') or '–'}`",
