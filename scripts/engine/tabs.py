@@ -69,7 +69,8 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine import paths, sides as sides_module
+from engine import paths
+from engine import sides as sides_module
 from engine.includes import find_problems
 
 # The one-line form; `md:pair-begin` does not match it (a hyphen is not a space).
@@ -137,7 +138,7 @@ def _side_texts(body: str, indent: str, mark: str) -> dict[str, str]:
     """The block form's words per side id, written at the mark's indentation."""
     parts = SIDE_RE.split(body)
     texts = {}
-    for side_id, text in zip(parts[1::2], parts[2::2]):
+    for side_id, text in zip(parts[1::2], parts[2::2], strict=True):
         if side_id not in sides_module.IDS:
             raise ValueError(f"{mark}: no side {side_id!r} (known: {', '.join(sides_module.IDS)})")
         texts[side_id] = _dedent(text, indent).strip("\n")
