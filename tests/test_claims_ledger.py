@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from engine import claims
+from engine import claims, tabs
 from engine.anchors import anchors_in, page_anchors  # shared with the audit test
 from engine.bench.cases import CASES
 
@@ -286,7 +286,7 @@ def test_a_generated_block_stands_on_one_page_and_the_others_link_to_it():
     who meets the same block on three pages cannot tell which copy to trust, or that they are copies."""
     pages: dict[str, list[str]] = {}
     for path in sorted(DOCS.glob("*.md")):
-        for include in INCLUDE_RE.findall(path.read_text(encoding="utf-8")):
+        for include in INCLUDE_RE.findall(tabs.expand(path.read_text(encoding="utf-8"), check=False)):
             if include.startswith("docs/generated/") and include not in SHARED_FRAGMENTS:
                 pages.setdefault(include, []).append(path.name)
     repeated = {include: names for include, names in pages.items() if len(names) > 1}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine import pages, paths
+from engine import pages, paths, tabs
 from engine.includes import find_problems, parse_includes
 from engine.snippets import paired_files
 
@@ -19,14 +19,14 @@ def test_pages_exist():
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.relative_to(paths.ROOT).as_posix())
 def test_every_snippet_include_resolves(page):
-    text = page.read_text(encoding="utf-8")
+    text = tabs.expand(page.read_text(encoding="utf-8"), check=False)  # the includes the pair marks write
     # Generated targets only exist after a build; the strict build test covers them.
     static = "\n".join(line for line in text.splitlines() if "docs/generated/" not in line)
     assert find_problems(static) == []
 
 
 def test_every_snippet_file_is_shown_by_some_page():
-    shown = {include.path for page in PAGES for include in parse_includes(page.read_text(encoding="utf-8"))}
+    shown = {include.path for page in PAGES for include in parse_includes(tabs.expand(page.read_text(encoding="utf-8"), check=False))}
     candidates = paired_files() + [paths.HELPERS_DIR / "data.py"]
     unshown = [p.relative_to(paths.ROOT).as_posix() for p in candidates if p.relative_to(paths.ROOT).as_posix() not in shown]
     assert unshown == [], f"snippet files no page shows: {unshown}"

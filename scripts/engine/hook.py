@@ -136,9 +136,15 @@ def on_page_markdown(markdown: str, page, config, files, **kwargs) -> str:
     ``<!-- md:badge C05 -->`` become the claim's one verdict (engine.claims),
     ``<!-- md:fact executorch.status -->`` the fact recorded once (engine.facts).
     """
-    from engine import claims, facts
+    from engine import claims, facts, tabs
     from engine.includes import find_problems
 
+    # Pair marks become tab groups first, so the --8<-- lines they write reach
+    # pymdownx.snippets, which runs later, inside the Markdown conversion.
+    try:
+        markdown = tabs.expand(markdown)
+    except ValueError as error:
+        raise PluginError(f"{page.file.src_path}: {error}") from error
     problems = find_problems(markdown)
     if problems:
         raise PluginError(f"{page.file.src_path}: " + "; ".join(problems))

@@ -29,11 +29,11 @@ def parse_includes(markdown: str) -> list[Include]:
     return found
 
 
-def find_problems(markdown: str) -> list[str]:
-    """Human-readable problems with the page's includes; empty when all resolve."""
+def find_problems(markdown: str, root=None) -> list[str]:
+    """Human-readable problems with the page's includes; empty when all resolve (paths from ``root``, the repository)."""
     problems = []
     for include in parse_includes(markdown):
-        target = paths.ROOT / include.path
+        target = (root or paths.ROOT) / include.path
         if not target.is_file():
             problems.append(f"includes {include.path}, which does not exist")
         elif include.section:

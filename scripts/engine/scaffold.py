@@ -84,19 +84,8 @@ if __name__ == "__main__":
 
 
 def _tabs(page: str, name: str, section: str = "example") -> str:
-    blocks = []
-    for framework, label in (("torch", "PyTorch"), ("tf", "TensorFlow")):
-        blocks.append(f'''=== "{label}"
-
-    ```python
-    --8<-- "snippets/{page}/{name}_{framework}.py:{section}"
-    ```
-
-    ```text title="Output of this build's run"
-    --8<-- "docs/generated/output/{page}/{name}_{framework}.txt"
-    ```
-''')
-    return "\n".join(blocks)
+    # One pair mark: the build writes a tab per side from the registry (engine.tabs).
+    return f'<!-- md:pair {page}/{name} {section} output="Output of this build\'s run" -->\n'
 
 
 def doc_path(page: str, root: Path) -> Path:
