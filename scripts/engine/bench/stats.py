@@ -6,7 +6,9 @@ each process by its median, combine processes by the median of their medians
 medians with a bootstrap confidence interval, a rank test over the process
 medians, and the configurations' own noise band. A difference is reported only
 when all three agree; a configuration whose process medians spread more than
-10 % (relative IQR) is marked unstable.
+10 % (relative IQR) is marked unstable. Two rows measured in the same rounds are
+compared round by round instead (``paired_ratio``, #noise-pairing): a slow
+spell of the host that hits both sides of a round cancels in its ratio.
 """
 
 from __future__ import annotations
@@ -23,6 +25,12 @@ CONFIDENCE = 0.95
 MIN_PROCESSES = 4
 SIGNIFICANCE = 0.05  # the rank test's two-sided level (docs/method.md#noise)
 UNSTABLE_RIQR = 0.10  # process medians spreading more than this (relative IQR) mark a row unstable
+# docs/method.md#noise-pairing: paired over rounds, the signed-rank test cannot reach p < 0.05 with
+# five rounds (two-sided exact p >= 0.0625); with six it can (p = 0.031, every round on one side).
+MIN_PAIRED_ROUNDS = 6
+# A difference that is not significant but whose interval's half-width is at most this is reported
+# as "the same within X %" (decided); a wider one stays undecided (docs/method.md#noise-rule).
+SAME_HALF_WIDTH = 0.05
 
 
 def median(samples: Sequence[float]) -> float:
@@ -128,6 +136,8 @@ class Ratio:
     p_value: float | None = None
     band: float = 0.0
     processes: tuple[int, int] = (MIN_PROCESSES, MIN_PROCESSES)
+    # True: from per-round paired log-ratios (``paired_ratio``), processes = (rounds, rounds)
+    paired: bool = False
 
     @property
     def interval_excludes_one(self) -> bool:
@@ -139,7 +149,27 @@ class Ratio:
 
     @property
     def enough_processes(self) -> bool:
-        return min(self.processes) >= MIN_PROCESSES
+        return min(self.processes) >= (MIN_PAIRED_ROUNDS if self.paired else MIN_PROCESSES)
+
+    @property
+    def half_width(self) -> float:
+        """Half the interval's width, relative to the ratio."""
+        return (self.high - self.low) / 2 / self.ratio
+
+    @property
+    def same_within(self) -> float:
+        """How far from 1.0 the interval reaches: the X of "the same within X %"."""
+        return max(1.0 - self.low, self.high - 1.0, 0.0)
+
+    @property
+    def equivalent(self) -> bool:
+        """Not a difference, and measured tightly enough to say so (docs/method.md#noise-rule)."""
+        return self.enough_processes and not self.significant and self.half_width <= SAME_HALF_WIDTH
+
+    @property
+    def decided(self) -> bool:
+        """Faster, slower, or the same within a stated margin: a verdict a reader can use."""
+        return self.significant or self.equivalent
 
     @property
     def significant(self) -> bool:
@@ -150,20 +180,27 @@ class Ratio:
     def why_not(self) -> str:
         """Which part of the rule a non-significant difference failed."""
         if not self.enough_processes:
+            if self.paired:
+                return (f"not decided: {min(self.processes)} paired round(s), the rule needs "
+                        f"{MIN_PAIRED_ROUNDS}")
             return (f"not decided: {min(self.processes)} process(es) on one side, the rule needs "
                     f"{MIN_PROCESSES}")
         if not self.interval_excludes_one:
             return "the interval includes 1.0"
         if self.p_value is not None and self.p_value >= SIGNIFICANCE:
+            if self.paired:  # three decimals: 0.055 is not 0.05
+                return f"signed-rank test p = {self.p_value:.3f}"
             return f"rank test p = {self.p_value:.2f}"
         if not self.beyond_noise:
             return f"within the {100 * self.band:.1f} % noise band"
         return ""
 
     def describe(self, name_a: str, name_b: str) -> str:
-        interval = f"95% CI {self.low:.2f}–{self.high:.2f}"
+        interval = f"95% CI {self.low:.2f}–{self.high:.2f}" + (
+            f", {self.processes[0]} paired rounds" if self.paired else "")
         if not self.significant:
-            return (f"no significant difference ({name_a} takes {self.ratio:.2f}x the time of {name_b}, "
+            same = f": the same within {100 * self.same_within:.1f} %" if self.equivalent else ""
+            return (f"no significant difference{same} ({name_a} takes {self.ratio:.2f}x the time of {name_b}, "
                     f"{interval}; {self.why_not})")
         faster = name_a if self.ratio < 1.0 else name_b
         return f"{name_a} takes {self.ratio:.2f}x the time of {name_b} ({interval}): {faster} is faster"
@@ -185,6 +222,65 @@ def ratio_of_medians(
     return Ratio(median_of_medians(runs_a) / median_of_medians(runs_b), float(low), float(high),
                  p_value=rank_test_p(process_medians(runs_a), process_medians(runs_b)),
                  band=max(noise_band(runs_a), noise_band(runs_b)), processes=(len(runs_a), len(runs_b)))
+
+
+def signed_rank_p(log_ratios: Sequence[float]) -> float | None:
+    """Two-sided Wilcoxon signed-rank p-value of paired log-ratios; None with fewer than 2."""
+    values = np.asarray(log_ratios, dtype=float)
+    if len(values) < 2:
+        return None
+    if not np.any(values):
+        return 1.0  # every round identical: no evidence of a difference
+    from scipy.stats import wilcoxon
+
+    return float(wilcoxon(values, alternative="two-sided").pvalue)
+
+
+def paired_ratio(pairs: Sequence[tuple[Sequence[float], Sequence[float]]], seed: int = 0) -> Ratio:
+    """``a / b`` from rounds in which both were measured close in time (docs/method.md#noise-pairing).
+
+    Each pair is one round's step samples of ``a`` and of ``b``. A round's
+    log-ratio is the log of its two process medians' ratio; the ratio is the
+    median of the rounds' ratios, its interval a bootstrap over rounds (steps
+    resampled inside each process, as in ``ratio_of_medians``), the test a
+    signed-rank test over the log-ratios, and the noise band the relative IQR
+    of the rounds' ratios. A slow spell that hits both sides of a round
+    cancels in its ratio instead of widening both sides' spreads.
+
+    >>> r = paired_ratio([([10.0, 10.1], [20.0, 20.2])] * 6)
+    >>> round(r.ratio, 3), r.significant, r.processes
+    (0.5, True, (6, 6))
+    """
+    if not pairs or not all(len(a) and len(b) for a, b in pairs):
+        raise ValueError("every round needs samples on both sides")
+    rng = np.random.default_rng(seed)
+    runs_a, runs_b = [a for a, _ in pairs], [b for _, b in pairs]
+    # Step-level resampling inside each process, then rounds resampled as units (both sides together).
+    per_a = np.stack([np.median(np.asarray(a, float)[rng.integers(0, len(a), (BOOTSTRAP_RESAMPLES, len(a)))],
+                                axis=1) for a in runs_a], axis=1)
+    per_b = np.stack([np.median(np.asarray(b, float)[rng.integers(0, len(b), (BOOTSTRAP_RESAMPLES, len(b)))],
+                                axis=1) for b in runs_b], axis=1)
+    chosen = rng.integers(0, len(pairs), size=(BOOTSTRAP_RESAMPLES, len(pairs)))
+    boot = np.median(np.take_along_axis(per_a / per_b, chosen, axis=1), axis=1)
+    alpha = (1.0 - CONFIDENCE) / 2
+    low, high = np.quantile(boot, [alpha, 1.0 - alpha])
+    ratios = [median(a) / median(b) for a, b in pairs]
+    return Ratio(median(ratios), float(low), float(high), p_value=signed_rank_p(np.log(ratios)),
+                 band=relative_iqr(ratios) if len(ratios) >= 3 else 0.0,
+                 processes=(len(pairs), len(pairs)), paired=True)
+
+
+def adjacent_correlation(series: Sequence[tuple[Sequence[float], Sequence[float]]]) -> float | None:
+    """Pearson correlation of two configurations' per-round deviations (log process median minus its mean).
+
+    Positive: a round that was slow for one was slow for the other, which is
+    what makes pairing by round worth it (docs/method.md#noise-pairing).
+    """
+    a = np.log([median(x) for x, _ in series])
+    b = np.log([median(y) for _, y in series])
+    if len(a) < 3 or np.std(a) == 0 or np.std(b) == 0:
+        return None
+    return float(np.corrcoef(a - a.mean(), b - b.mean())[0, 1])
 
 
 def relative_difference(a: float, b: float) -> float:

@@ -87,6 +87,10 @@ class TrainRow:
     own_peak: float | None = None  # this framework's own best measured rate at this precision
     step_flops: int = 0  # FLOPs of one step, from the workload's description (engine.bench.workload)
     items_per_sample: int = 1  # tokens per sequence for a language model, 1 for images
+    # The round each of ``runs`` was measured in, and which regen measured them: two rows of one
+    # regen are compared round by round (``compare``). Empty where runs were carried over.
+    rounds: tuple[int, ...] = ()
+    measured_at: str = ""
 
     @property
     def label(self) -> str:
@@ -187,6 +191,8 @@ def train_rows(result: dict | None, ceiling: dict | None = None, variant: str | 
             own_peak=peak_flops(ceiling, precision_of(key[1]), key[0]),
             step_flops=_step_flops(result, runs[0], key[2], key[3]),
             items_per_sample=runs[0]["result"].get("items_per_sample", 1),
+            rounds=() if any(r.get("carried_over") for r in runs) else tuple(r["repeat"] for r in runs),
+            measured_at=result.get("manifest", {}).get("timestamp", ""),
         ))
     return rows
 
@@ -215,6 +221,16 @@ def paired(rows: list[TrainRow], reference: list[TrainRow]) -> list[tuple[TrainR
 
 
 def compare(a: TrainRow, b: TrainRow) -> stats.Ratio:
+    """``a`` against ``b`` by the rule of docs/method.md#noise.
+
+    Rows of one regen that share at least ``stats.MIN_PAIRED_ROUNDS`` rounds are
+    compared round by round (#noise-pairing); others, such as a row carried over
+    from an earlier regen or a profile with fewer rounds, by their process medians.
+    """
+    common = sorted(set(a.rounds) & set(b.rounds)) if a.measured_at == b.measured_at else []
+    if len(common) >= stats.MIN_PAIRED_ROUNDS:
+        by_a, by_b = dict(zip(a.rounds, a.runs, strict=True)), dict(zip(b.rounds, b.runs, strict=True))
+        return stats.paired_ratio([(by_a[r], by_b[r]) for r in common])
     return stats.ratio_of_medians(a.runs, b.runs)
 
 

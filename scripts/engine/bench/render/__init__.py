@@ -38,6 +38,7 @@ from engine.bench.render.charts import (
     series_style,
 )
 from engine.bench.render.format import BANNER, NOT_MEASURED, hardware, hw_phrase, say
+from engine.bench.render.pairing import pairing_md
 from engine.bench.render.summary import summary_md
 from engine.bench.render.tables import (
     accuracy_md,
@@ -206,6 +207,7 @@ def render_all(root: Path | None = None, target: Path | None = None) -> list[Pat
         res, verdict_texts, device_note, gpu[0][1] if gpu else None,
         machine_verdicts=glance.verdicts_per_machine(all_results, verdicts_md, machines_mod.names(all_results)))
     files["decide.md"] = BANNER + decide.decide_md(res, claims.verdict_table(verdict_texts))
+    files["pairing.md"] = BANNER + pairing_md(all_results)
     files["whose.md"] = BANNER + machines_mod.whose(all_results, primary, here, here_label) + "\n"
     for name, data in machines_mod.machines_files(all_results, here).items():
         files[name] = data if isinstance(data, bytes) else BANNER + data

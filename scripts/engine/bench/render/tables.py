@@ -62,6 +62,8 @@ def outcome_cell(ratio: stats.Ratio, faster_a: str = "PyTorch faster", faster_b:
     """The Result cell: ``outcome``, and where the interval excludes 1.0 but the rule still says no
     difference, which of its tests held the difference back, in the same cell."""
     said = outcome(ratio, faster_a, faster_b)
+    if ratio.equivalent:  # decided: tight enough to say how close (docs/method.md#noise-rule)
+        said += f": the same within {100 * ratio.same_within:.1f} %"
     if not ratio.significant and ratio.interval_excludes_one and ratio.why_not:
         return f"{said} (the interval excludes 1.0; held back: {ratio.why_not})"
     return said
@@ -70,8 +72,9 @@ def outcome_cell(ratio: stats.Ratio, faster_a: str = "PyTorch faster", faster_b:
 def _comparison_row(batch: int, what: str, a: S.TrainRow, b: S.TrainRow) -> list[str]:
     """One row of the each-at-its-best table: PyTorch's row against TensorFlow's, with the verdict."""
     ratio = S.compare(a, b)
+    paired = f" paired, {ratio.processes[0]} rounds" if ratio.paired else ""
     return [str(batch), what, a.label, _f(a.median_ms, 2), b.label, _f(b.median_ms, 2),
-            ratio_ci(ratio), f"**{outcome_cell(ratio)}**"]
+            ratio_ci(ratio) + paired, f"**{outcome_cell(ratio)}**"]
 
 
 def best_md(result, ceiling) -> str:
@@ -90,6 +93,9 @@ def best_md(result, ceiling) -> str:
     body = table(["Batch", "Precision", "PyTorch's fastest", "ms", "TensorFlow's fastest", "ms",
                   "PyTorch / TF time (95% CI)", "Verdict"], table_rows)
     notes = [_note("absent", line=line) for line in absent_tiers(result)]
+    if any("paired," in row[6] for row in table_rows):
+        notes.append("- A *paired* ratio is the median of the rounds' own ratios ([pairing](method.md#noise-pairing)), "
+                     "so it can differ from the quotient of the two medians beside it.")
     return body + ("\n" + "\n".join(notes) + "\n" if notes else "")
 
 
