@@ -94,14 +94,19 @@ def _bootstrap_medians(runs: Sequence[Sequence[float]], rng: np.random.Generator
     only the steps vary, which understates machine-to-machine drift (the
     page says so for the quick profile).
     """
+    per_run_arr = _resampled_process_medians(runs, rng)
+    chosen = rng.integers(0, len(runs), size=(BOOTSTRAP_RESAMPLES, len(runs)))
+    return np.median(np.take_along_axis(per_run_arr, chosen, axis=1), axis=1)
+
+
+def _resampled_process_medians(runs: Sequence[Sequence[float]], rng: np.random.Generator) -> np.ndarray:
+    """Each process's median over its steps resampled with replacement: shape (resamples, processes)."""
     per_run = []
     for run in runs:
         values = np.asarray(run, dtype=float)
         picks = rng.integers(0, len(values), size=(BOOTSTRAP_RESAMPLES, len(values)))
         per_run.append(np.median(values[picks], axis=1))
-    per_run_arr = np.stack(per_run, axis=1)  # (resamples, runs)
-    chosen = rng.integers(0, len(runs), size=(BOOTSTRAP_RESAMPLES, len(runs)))
-    return np.median(np.take_along_axis(per_run_arr, chosen, axis=1), axis=1)
+    return np.stack(per_run, axis=1)
 
 
 def median_interval(runs: Sequence[Sequence[float]], seed: int = 0) -> tuple[float, float]:
@@ -254,12 +259,9 @@ def paired_ratio(pairs: Sequence[tuple[Sequence[float], Sequence[float]]], seed:
     if not pairs or not all(len(a) and len(b) for a, b in pairs):
         raise ValueError("every round needs samples on both sides")
     rng = np.random.default_rng(seed)
-    runs_a, runs_b = [a for a, _ in pairs], [b for _, b in pairs]
     # Step-level resampling inside each process, then rounds resampled as units (both sides together).
-    per_a = np.stack([np.median(np.asarray(a, float)[rng.integers(0, len(a), (BOOTSTRAP_RESAMPLES, len(a)))],
-                                axis=1) for a in runs_a], axis=1)
-    per_b = np.stack([np.median(np.asarray(b, float)[rng.integers(0, len(b), (BOOTSTRAP_RESAMPLES, len(b)))],
-                                axis=1) for b in runs_b], axis=1)
+    per_a = _resampled_process_medians([a for a, _ in pairs], rng)
+    per_b = _resampled_process_medians([b for _, b in pairs], rng)
     chosen = rng.integers(0, len(pairs), size=(BOOTSTRAP_RESAMPLES, len(pairs)))
     boot = np.median(np.take_along_axis(per_a / per_b, chosen, axis=1), axis=1)
     alpha = (1.0 - CONFIDENCE) / 2

@@ -227,11 +227,19 @@ def compare(a: TrainRow, b: TrainRow) -> stats.Ratio:
     compared round by round (#noise-pairing); others, such as a row carried over
     from an earlier regen or a profile with fewer rounds, by their process medians.
     """
-    common = sorted(set(a.rounds) & set(b.rounds)) if a.measured_at == b.measured_at else []
-    if len(common) >= stats.MIN_PAIRED_ROUNDS:
-        by_a, by_b = dict(zip(a.rounds, a.runs, strict=True)), dict(zip(b.rounds, b.runs, strict=True))
-        return stats.paired_ratio([(by_a[r], by_b[r]) for r in common])
+    rounds = shared_rounds(a, b)
+    if len(rounds) >= stats.MIN_PAIRED_ROUNDS:
+        return stats.paired_ratio(rounds)
     return stats.ratio_of_medians(a.runs, b.runs)
+
+
+def shared_rounds(a: TrainRow, b: TrainRow) -> list[tuple[list[float], list[float]]]:
+    """The step samples of ``a`` and ``b`` in each round both were measured in, by round number
+    (none for rows of different regens: round 3 of one is not round 3 of another)."""
+    if a.measured_at != b.measured_at or not a.rounds or not b.rounds:  # no rounds: carried-over runs
+        return []
+    by_a, by_b = dict(zip(a.rounds, a.runs, strict=True)), dict(zip(b.rounds, b.runs, strict=True))
+    return [(by_a[r], by_b[r]) for r in sorted(by_a.keys() & by_b.keys())]
 
 
 def repeat_checks(rows: list[TrainRow], result: dict | None) -> list[dict]:

@@ -21,12 +21,7 @@ def cross_framework_pairs(result: dict) -> list[tuple[S.TrainRow, S.TrainRow]]:
     rows = S.train_rows(result)
     return [(a, b) for a in rows for b in rows
             if a.framework < b.framework and a.batch_size == b.batch_size
-            and len(set(a.rounds) & set(b.rounds)) >= stats.MIN_PAIRED_ROUNDS]
-
-
-def _rounds(a: S.TrainRow, b: S.TrainRow) -> list[tuple[list[float], list[float]]]:
-    by_a, by_b = dict(zip(a.rounds, a.runs, strict=True)), dict(zip(b.rounds, b.runs, strict=True))
-    return [(by_a[r], by_b[r]) for r in sorted(set(a.rounds) & set(b.rounds))]
+            and len(S.shared_rounds(a, b)) >= stats.MIN_PAIRED_ROUNDS]
 
 
 def pairing_md(all_results: dict) -> str:
@@ -34,12 +29,12 @@ def pairing_md(all_results: dict) -> str:
     for mid in sorted(all_results):
         result = all_results[mid].get("headline")
         pairs = cross_framework_pairs(result) if result else []
-        correlations = [c for a, b in pairs if (c := stats.adjacent_correlation(_rounds(a, b))) is not None]
+        correlations = [c for a, b in pairs if (c := stats.adjacent_correlation(S.shared_rounds(a, b))) is not None]
         if not correlations:
             continue
         q1, med, q3 = np.percentile(correlations, [25, 50, 75])
         unpaired = [stats.ratio_of_medians(a.runs, b.runs).half_width for a, b in pairs]
-        paired = [stats.paired_ratio(_rounds(a, b)).half_width for a, b in pairs]
+        paired = [stats.paired_ratio(S.shared_rounds(a, b)).half_width for a, b in pairs]
         lines.append(
             f"- **{hw_phrase(result)}** ({result['profile']} profile): over {len(correlations)} pairs of a "
             f"PyTorch and a TensorFlow configuration measured in the same rounds, the rounds' deviations "
