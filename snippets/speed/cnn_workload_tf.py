@@ -36,7 +36,6 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from common import tiers  # noqa: F401  (the profiler reads modes through it)
 from common.cnn_tf import build_model
 from common.data import synthetic_batch
 from common.runtime_tf import (  # noqa: F401

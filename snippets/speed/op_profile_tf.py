@@ -38,13 +38,13 @@ import tensorflow as tf
 from tensorflow.compiler.xla.service import hlo_pb2
 from tensorflow.tsl.profiler.protobuf import xplane_pb2
 
+from common import tiers  # reads a mode; tiers.call passes it to the workload functions that take one
 from speed.profile_helpers import (
     format_dispatch,
     format_profile,
     log_cases,
     parse_probe,
     run_probe,
-    with_mode,
 )
 
 
@@ -52,11 +52,11 @@ def profile_steps(mode: str, batch_size: int, width: int, warmup: int, steps: in
     """Profile `steps` full training steps of the benchmark workload with the TensorFlow profiler."""
     from speed import cnn_workload_tf as work  # the same code the Speed page times
 
-    with_mode(work.configure, mode, threads)
-    model = with_mode(work.build, mode, width)
-    X, y = with_mode(work.make_batch, mode, batch_size)
-    # The mode's execution: "fit-bf16" is Keras fit (common/tiers.py, where the workload has it).
-    execution = work.tiers.parse(mode).execution if hasattr(work, "tiers") else mode
+    tiers.call(work.configure, mode, threads)
+    model = tiers.call(work.build, mode, width)
+    X, y = tiers.call(work.make_batch, mode, batch_size)
+    # The mode's execution: "fit-bf16" is Keras fit (common/tiers.py).
+    execution = tiers.parse(mode).execution
     if execution in getattr(work, "LOOP_MODES", ()):  # Keras fit owns the loop: profile whole fit calls
         fit = work.make_fit(model, X, y)
 

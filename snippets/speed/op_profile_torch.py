@@ -29,13 +29,13 @@ import time
 import torch
 from torch.profiler import ProfilerActivity, profile
 
+from common import tiers  # reads a mode; tiers.call passes it to the workload functions that take one
 from speed.profile_helpers import (
     format_dispatch,
     format_profile,
     log_cases,
     parse_probe,
     run_probe,
-    with_mode,
 )
 
 
@@ -43,17 +43,17 @@ def profile_steps(mode: str, batch_size: int, width: int, warmup: int, steps: in
     """Profile `steps` full training steps of the benchmark workload with torch.profiler."""
     from speed import cnn_workload_torch as work  # the same code the Speed page times
 
-    with_mode(work.configure, mode, threads)
-    # The mode's execution: "compile-cl-bf16" runs torch.compile (common/tiers.py, where the workload has it).
-    execution = work.tiers.parse(mode).execution if hasattr(work, "tiers") else mode
+    tiers.call(work.configure, mode, threads)
+    # The mode's execution: "compile-cl-bf16" runs torch.compile (common/tiers.py).
+    execution = tiers.parse(mode).execution
     if execution != "eager":
         # Inductor's generated C++ loops record no profiler event of their own
         # unless asked; without this their time hides in the compiled graph's call.
         import torch._inductor.config
 
         torch._inductor.config.cpp.enable_kernel_profile = True
-    model = with_mode(work.build, mode, width)
-    X, y = with_mode(work.make_batch, mode, batch_size)
+    model = tiers.call(work.build, mode, width)
+    X, y = tiers.call(work.make_batch, mode, batch_size)
     train_step = work.make_train_step(model, mode)
     for _ in range(warmup):  # compile, allocator growth and kernel selection happen here, unprofiled
         work.sync(train_step(X, y))

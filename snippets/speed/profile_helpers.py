@@ -23,10 +23,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-from common import tiers
-
-with_mode = tiers.call  # pass the mode to workload functions that take one (layout, precision)
-
 
 def run_probe(script: str, verbose_env: dict) -> list[str]:
     """Run `script --probe` in a fresh interpreter with `verbose_env` set before any library loads; its output lines."""

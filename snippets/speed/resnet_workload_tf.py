@@ -26,7 +26,6 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from common import tiers  # noqa: F401  (the profiler reads modes through it)
 from common.data import load_digits_28
 from common.resnet_tf import build_model
 from common.runtime_tf import (  # noqa: F401

@@ -25,7 +25,6 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from common import tiers  # noqa: F401  (the profiler reads modes through it)
 from common.runtime_tf import (  # noqa: F401
     DEVICE,
     LOOP_MODES,

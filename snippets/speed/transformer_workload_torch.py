@@ -26,7 +26,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from common import tiers  # noqa: F401  (the profiler reads modes through it)
 from common.runtime_torch import (  # noqa: F401
     DEVICE,
     MODES,
