@@ -88,6 +88,18 @@ def load_digits_28(test_fraction: float = 0.2, seed: int = 0) -> Dataset:
     )
 
 
+def digits_32() -> tuple[np.ndarray, ...]:
+    """The real digits, padded to 32x32 and repeated over three channels (NHWC): CIFAR-shaped, for the ResNet.
+
+    >>> x_train, y_train, x_test, y_test = digits_32()
+    >>> x_train.shape[1:], x_train.dtype.name, len(x_train) == len(y_train), len(x_test) == len(y_test)
+    ((32, 32, 3), 'float32', True, True)
+    """
+    data = load_digits_28()
+    pad = lambda x: np.repeat(np.pad(x, ((0, 0), (2, 2), (2, 2)))[..., None], 3, axis=-1)  # noqa: E731
+    return pad(data.x_train), data.y_train, pad(data.x_test), data.y_test
+
+
 def _open_maybe_gzip(path: Path):
     return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
 

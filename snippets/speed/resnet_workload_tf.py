@@ -3,7 +3,8 @@
 Same contract as the CNN workload (``engine.bench.workload``); the twin is
 ``resnet_workload_torch.py``. SGD with momentum 0.9 on both sides (the same
 update with a constant learning rate, written differently). Run directly, it
-trains on the real digits padded to 32x32x3 for a short convergence check.
+trains on the real digits padded to 32x32x3 for a short convergence check
+(``common/convergence.py``).
 
 >>> _ = configure(threads=1)
 >>> model = build(size=1)
@@ -26,7 +27,6 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from common.data import load_digits_28
 from common.resnet_tf import build_model
 from common.runtime_tf import (  # noqa: F401
     DEVICE,
@@ -53,10 +53,15 @@ def build(size: int = DEFAULT_SIZE, mode: str = "eager") -> keras.Model:
     return build_model(base_channels(size))
 
 
+def to_device(x: np.ndarray, y: np.ndarray, mode: str) -> tuple[tf.Tensor, tf.Tensor]:
+    """NHWC images and labels from NumPy as tensors (NHWC is TF's layout in every mode)."""
+    return tf.constant(x), tf.constant(y)
+
+
 def make_batch(batch_size: int, seed: int = 0, mode: str = "eager") -> tuple[tf.Tensor, tf.Tensor]:
     rng = np.random.default_rng(seed)  # random 32x32x3 images: throughput only (NHWC, TF's layout)
     x = rng.random((batch_size, 32, 32, 3), dtype=np.float32)
-    return tf.constant(x), tf.constant(rng.integers(0, 10, batch_size))
+    return to_device(x, rng.integers(0, 10, batch_size), mode)
 
 
 LOSS = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
@@ -76,27 +81,12 @@ def make_fit(model: keras.Model, X, y):
     return keras_fit(model, tf.data.Dataset.from_tensors((X, y)).repeat(), LOSS, make_optimizer())
 
 
-def digits_32() -> tuple[np.ndarray, ...]:
-    """The real digits, padded to 32x32 and repeated over three channels (NHWC)."""
-    data = load_digits_28()
-    pad = lambda x: np.repeat(np.pad(x, ((0, 0), (2, 2), (2, 2)))[..., None], 3, axis=-1)  # noqa: E731
-    return pad(data.x_train), data.y_train, pad(data.x_test), data.y_test
-
-
-def train_on_digits(epochs: int = 2, batch_size: int = 64, mode: str = "function") -> float:
-    """A short convergence check: test accuracy after ``epochs`` epochs (same shuffles as PyTorch)."""
-    x_train, y_train, x_test, y_test = digits_32()
-    model = build(mode=mode)
-    train_step = make_train_step(model, mode)
-    order = np.random.default_rng(0)
-    for _ in range(epochs):
-        for batch in np.array_split(order.permutation(len(y_train)), len(y_train) // batch_size):
-            sync(train_step(tf.constant(x_train[batch]), tf.constant(y_train[batch])))
-    predicted = to_numpy(make_predict(model, mode)(tf.constant(x_test))).argmax(axis=1)
-    return float((predicted == y_test).mean())
-
-
 if __name__ == "__main__":
+    import sys
+
+    from common.convergence import train_on_digits
+
     settings = configure(threads=1)
     print(f"device {settings['device']}, {count_trainable_params(build()):,} trainable parameters")
-    print(f"test accuracy on real digits after 2 epochs: {train_on_digits():.3f}")
+    accuracy = train_on_digits(sys.modules[__name__], mode="function")
+    print(f"test accuracy on real digits after 2 epochs: {accuracy:.3f}")

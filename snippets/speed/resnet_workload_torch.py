@@ -5,7 +5,7 @@ Same contract as the CNN workload (``engine.bench.workload``); the twin is
 frameworks write the same update differently: PyTorch scales the velocity by
 the learning rate when applying it, Keras when accumulating it; with a constant
 learning rate they are the same update). Run directly, it trains on the real
-digits padded to 32x32x3 for a short convergence check.
+digits padded to 32x32x3 for a short convergence check (``common/convergence.py``).
 
 >>> _ = configure(threads=1)
 >>> model = build(size=1, mode="eager-cl")
@@ -29,7 +29,6 @@ import torch
 from torch import nn
 
 from common import tiers
-from common.data import load_digits_28
 from common.resnet_torch import build_model
 from common.runtime_torch import (  # noqa: F401
     DEVICE,
@@ -55,7 +54,8 @@ def build(size: int = DEFAULT_SIZE, mode: str = "eager") -> nn.Module:
     return model
 
 
-def _to_device(x: np.ndarray, y: np.ndarray, mode: str):
+def to_device(x: np.ndarray, y: np.ndarray, mode: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """NHWC images and labels from NumPy as the mode's tensors on the device."""
     X = torch.from_numpy(x).permute(0, 3, 1, 2).contiguous().to(DEVICE)  # NHWC -> NCHW
     if tiers.parse(mode).channels_last:
         X = X.contiguous(memory_format=torch.channels_last)
@@ -65,7 +65,7 @@ def _to_device(x: np.ndarray, y: np.ndarray, mode: str):
 def make_batch(batch_size: int, seed: int = 0, mode: str = "eager") -> tuple[torch.Tensor, torch.Tensor]:
     rng = np.random.default_rng(seed)  # random 32x32x3 images: throughput only
     x = rng.random((batch_size, 32, 32, 3), dtype=np.float32)
-    return _to_device(x, rng.integers(0, 10, batch_size), mode)
+    return to_device(x, rng.integers(0, 10, batch_size), mode)
 
 
 def make_optimizer(model: nn.Module) -> torch.optim.Optimizer:
@@ -77,28 +77,12 @@ def make_train_step(model: nn.Module, mode: str):
 # --8<-- [end:train_step]
 
 
-def digits_32() -> tuple[np.ndarray, ...]:
-    """The real digits, padded to 32x32 and repeated over three channels (NHWC)."""
-    data = load_digits_28()
-    pad = lambda x: np.repeat(np.pad(x, ((0, 0), (2, 2), (2, 2)))[..., None], 3, axis=-1)  # noqa: E731
-    return pad(data.x_train), data.y_train, pad(data.x_test), data.y_test
-
-
-def train_on_digits(epochs: int = 2, batch_size: int = 64, mode: str = "eager-cl") -> float:
-    """A short convergence check: test accuracy after ``epochs`` epochs."""
-    x_train, y_train, x_test, y_test = digits_32()
-    model = build(mode=mode)
-    train_step = make_train_step(model, mode)
-    order = np.random.default_rng(0)
-    for _ in range(epochs):
-        for batch in np.array_split(order.permutation(len(y_train)), len(y_train) // batch_size):
-            sync(train_step(*_to_device(x_train[batch], y_train[batch], mode)))
-    X, y = _to_device(x_test, y_test, mode)
-    predicted = to_numpy(make_predict(model, mode)(X)).argmax(axis=1)
-    return float((predicted == y_test).mean())
-
-
 if __name__ == "__main__":
+    import sys
+
+    from common.convergence import train_on_digits
+
     settings = configure(threads=1)
     print(f"device {settings['device']}, {count_trainable_params(build()):,} trainable parameters")
-    print(f"test accuracy on real digits after 2 epochs: {train_on_digits():.3f}")
+    accuracy = train_on_digits(sys.modules[__name__], mode="eager-cl")
+    print(f"test accuracy on real digits after 2 epochs: {accuracy:.3f}")
