@@ -87,18 +87,8 @@ _TORCH = '''import numpy as np
 import torch
 from torch import nn
 
-from common.runtime_torch import (  # noqa: F401  (the contract's shared parts)
-    DEVICE,
-    MODES,
-    configure,
-    count_trainable_params,
-    device_of,
-    make_predict,
-    memory_stats,
-    reset_memory_stats,
-    sync,
-    to_numpy,
-)
+from common.runtime_torch import *  # noqa: F403  (the contract's shared names: runtime_torch.__all__)
+from common.runtime_torch import DEVICE, configure, count_trainable_params, sync
 from common.runtime_torch import make_train_step as runtime_train_step
 from {page}.{name} import CLASSES, FEATURES, HIDDEN
 
@@ -125,19 +115,8 @@ _TF = '''import keras
 import numpy as np
 import tensorflow as tf
 
-from common.runtime_tf import (  # noqa: F401  (the contract's shared parts)
-    DEVICE,
-    MODES,
-    configure,
-    count_trainable_params,
-    device_of,
-    make_predict,
-    memory_stats,
-    reset_memory_stats,
-    set_policy,
-    sync,
-    to_numpy,
-)
+from common.runtime_tf import *  # noqa: F403  (the contract's shared names: runtime_tf.__all__)
+from common.runtime_tf import configure, count_trainable_params, set_policy, sync
 from common.runtime_tf import make_train_step as runtime_train_step
 from {page}.{name} import CLASSES, FEATURES, HIDDEN
 

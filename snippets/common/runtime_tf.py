@@ -21,6 +21,12 @@ True
 
 from __future__ import annotations
 
+# The contract's names that every TensorFlow workload takes as they are, with
+# `from common.runtime_tf import *` (engine.bench.workload lists the contract). Not make_train_step:
+# each workload wraps it with its own loss and optimizer.
+__all__ = ["DEVICE", "LOOP_MODES", "MODES", "configure", "count_trainable_params", "device_of",
+           "make_predict", "memory_stats", "reset_memory_stats", "sync", "to_numpy"]
+
 # --8<-- [start:setup]
 import os
 

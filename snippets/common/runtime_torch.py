@@ -19,6 +19,12 @@ True
 
 from __future__ import annotations
 
+# The contract's names that every PyTorch workload takes as they are, with
+# `from common.runtime_torch import *` (engine.bench.workload lists the contract). Not make_train_step:
+# each workload wraps it with its own loss and optimizer.
+__all__ = ["DEVICE", "MODES", "configure", "count_trainable_params", "device_of", "make_predict",
+           "memory_stats", "reset_memory_stats", "sync", "to_numpy"]
+
 # --8<-- [start:setup]
 import numpy as np
 import torch

@@ -38,21 +38,8 @@ import tensorflow as tf
 
 from common.cnn_tf import build_model
 from common.data import synthetic_batch
-from common.runtime_tf import (  # noqa: F401
-    DEVICE,
-    LOOP_MODES,
-    MODES,
-    configure,
-    count_trainable_params,
-    device_of,
-    keras_fit,
-    make_predict,
-    memory_stats,
-    reset_memory_stats,
-    set_policy,
-    sync,
-    to_numpy,
-)
+from common.runtime_tf import *  # noqa: F403  (the contract's shared names: runtime_tf.__all__)
+from common.runtime_tf import configure, count_trainable_params, keras_fit, set_policy, sync
 from common.runtime_tf import make_train_step as runtime_train_step
 
 # --8<-- [end:setup]

@@ -20,24 +20,9 @@ from __future__ import annotations
 import tensorflow as tf
 
 from common.data import load_digits_28
-from speed.cnn_workload_tf import (  # noqa: F401  (the harness calls these by name)
-    DEVICE,
-    LOOP_MODES,
-    LOSS,
-    MODES,
-    build,
-    configure,
-    count_trainable_params,
-    device_of,
-    keras_fit,
-    make_batch,
-    make_predict,
-    memory_stats,
-    optimizer,
-    reset_memory_stats,
-    sync,
-    to_numpy,
-)
+from common.runtime_tf import *  # noqa: F403  (the contract's shared names: runtime_tf.__all__)
+from common.runtime_tf import configure, keras_fit, sync
+from speed.cnn_workload_tf import LOSS, build, make_batch, optimizer  # the CNN workload's parts
 from speed.cnn_workload_tf import make_train_step as make_device_step
 
 

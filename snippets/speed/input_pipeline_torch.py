@@ -21,20 +21,9 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 from common.data import load_digits_28
-from speed.cnn_workload_torch import (  # noqa: F401  (the harness calls these by name)
-    DEVICE,
-    MODES,
-    build,
-    configure,
-    count_trainable_params,
-    device_of,
-    make_batch,
-    make_predict,
-    memory_stats,
-    reset_memory_stats,
-    sync,
-    to_numpy,
-)
+from common.runtime_torch import *  # noqa: F403  (the contract's shared names: runtime_torch.__all__)
+from common.runtime_torch import DEVICE, configure, sync
+from speed.cnn_workload_torch import build, make_batch  # the CNN workload's parts
 from speed.cnn_workload_torch import make_train_step as make_device_step
 
 

@@ -30,18 +30,8 @@ from torch import nn
 
 from common import tiers
 from common.resnet_torch import build_model
-from common.runtime_torch import (  # noqa: F401
-    DEVICE,
-    MODES,
-    configure,
-    count_trainable_params,
-    device_of,
-    make_predict,
-    memory_stats,
-    reset_memory_stats,
-    sync,
-    to_numpy,
-)
+from common.runtime_torch import *  # noqa: F403  (the contract's shared names: runtime_torch.__all__)
+from common.runtime_torch import DEVICE, configure, count_trainable_params
 from common.runtime_torch import make_train_step as runtime_train_step
 from speed.resnet_workload import DEFAULT_SIZE, base_channels, trainable_params  # noqa: F401
 

@@ -25,21 +25,8 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from common.runtime_tf import (  # noqa: F401
-    DEVICE,
-    LOOP_MODES,
-    MODES,
-    configure,
-    count_trainable_params,
-    device_of,
-    keras_fit,
-    make_predict,
-    memory_stats,
-    reset_memory_stats,
-    set_policy,
-    sync,
-    to_numpy,
-)
+from common.runtime_tf import *  # noqa: F403  (the contract's shared names: runtime_tf.__all__)
+from common.runtime_tf import configure, count_trainable_params, keras_fit, set_policy, sync
 from common.runtime_tf import make_train_step as runtime_train_step
 from common.text import synthetic_token_batch, text_batch
 from common.transformer_tf import build_model

@@ -26,18 +26,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from common.runtime_torch import (  # noqa: F401
-    DEVICE,
-    MODES,
-    configure,
-    count_trainable_params,
-    device_of,
-    make_predict,
-    memory_stats,
-    reset_memory_stats,
-    sync,
-    to_numpy,
-)
+from common.runtime_torch import *  # noqa: F403  (the contract's shared names: runtime_torch.__all__)
+from common.runtime_torch import DEVICE, configure, count_trainable_params, sync
 from common.runtime_torch import make_train_step as runtime_train_step
 from common.text import synthetic_token_batch, text_batch
 from common.transformer_torch import build_model
