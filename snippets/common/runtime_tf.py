@@ -128,6 +128,11 @@ def keras_fit(model: keras.Model, dataset: tf.data.Dataset, loss_fn, optimizer: 
     return fit
 
 
+def fit_on_repeated_batch(model: keras.Model, X, y, loss_fn, optimizer: keras.optimizers.Optimizer):
+    """Keras' own loop over one batch, repeated: what `model.fit` costs per step (a workload's make_fit)."""
+    return keras_fit(model, tf.data.Dataset.from_tensors((X, y)).repeat(), loss_fn, optimizer)
+
+
 # --8<-- [start:predict]
 def make_predict(model: keras.Model, mode: str):
     execution = tiers.parse(mode).execution

@@ -39,7 +39,7 @@ import tensorflow as tf
 from common.cnn_tf import build_model
 from common.data import synthetic_batch
 from common.runtime_tf import *  # noqa: F403  (the contract's shared names: runtime_tf.__all__)
-from common.runtime_tf import configure, count_trainable_params, keras_fit, set_policy, sync
+from common.runtime_tf import configure, count_trainable_params, fit_on_repeated_batch, set_policy, sync
 from common.runtime_tf import make_train_step as runtime_train_step
 
 # --8<-- [end:setup]
@@ -60,7 +60,7 @@ def make_batch(batch_size: int, seed: int = 0, mode: str = "eager") -> tuple[tf.
 
 
 # --8<-- [start:train_step]
-def optimizer() -> keras.optimizers.Optimizer:
+def make_optimizer() -> keras.optimizers.Optimizer:
     return keras.optimizers.Adam(learning_rate=1e-3, epsilon=1e-7)
 
 
@@ -69,13 +69,13 @@ LOSS = keras.losses.SparseCategoricalCrossentropy(from_logits=True)  # fused sof
 
 def make_train_step(model: keras.Model, mode: str):
     """One full step of the CNN: Adam, cross-entropy on logits."""
-    return runtime_train_step(model, mode, LOSS, optimizer())
+    return runtime_train_step(model, mode, LOSS, make_optimizer())
 # --8<-- [end:train_step]
 
 
 def make_fit(model: keras.Model, X, y):
     """Keras' own loop over the same batch, repeated: what `model.fit` costs per step."""
-    return keras_fit(model, tf.data.Dataset.from_tensors((X, y)).repeat(), LOSS, optimizer())
+    return fit_on_repeated_batch(model, X, y, LOSS, make_optimizer())
 
 
 if __name__ == "__main__":

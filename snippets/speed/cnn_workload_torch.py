@@ -62,9 +62,13 @@ def make_batch(batch_size: int, seed: int = 0, mode: str = "eager") -> tuple[tor
 
 
 # --8<-- [start:train_step]
+def make_optimizer(model: nn.Module) -> torch.optim.Optimizer:
+    return torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)  # Keras' epsilon
+
+
 def make_train_step(model: nn.Module, mode: str):
     """One full step of the CNN: Adam with Keras' epsilon, cross-entropy on logits."""
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)  # Keras' epsilon
+    optimizer = make_optimizer(model)
     loss_fn = nn.CrossEntropyLoss()  # takes logits: softmax fused into the loss
     return runtime_train_step(model, mode, loss_fn, optimizer)
 # --8<-- [end:train_step]

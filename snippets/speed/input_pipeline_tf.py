@@ -22,7 +22,7 @@ import tensorflow as tf
 from common.data import load_digits_28
 from common.runtime_tf import *  # noqa: F403  (the contract's shared names: runtime_tf.__all__)
 from common.runtime_tf import configure, keras_fit, sync
-from speed.cnn_workload_tf import LOSS, build, make_batch, optimizer  # the CNN workload's parts
+from speed.cnn_workload_tf import LOSS, build, make_batch, make_optimizer  # the CNN workload's parts
 from speed.cnn_workload_tf import make_train_step as make_device_step
 
 
@@ -53,7 +53,7 @@ def make_train_step(model, mode: str):
 
 def make_fit(model, X, y):
     """Keras fit pulling its batches from the same pipeline (the harness's "fit" mode)."""
-    return keras_fit(model, make_loader(int(X.shape[0])), LOSS, optimizer())
+    return keras_fit(model, make_loader(int(X.shape[0])), LOSS, make_optimizer())
 
 
 if __name__ == "__main__":

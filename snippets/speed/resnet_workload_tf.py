@@ -29,7 +29,7 @@ import tensorflow as tf
 
 from common.resnet_tf import build_model
 from common.runtime_tf import *  # noqa: F403  (the contract's shared names: runtime_tf.__all__)
-from common.runtime_tf import configure, count_trainable_params, keras_fit, set_policy
+from common.runtime_tf import configure, count_trainable_params, fit_on_repeated_batch, set_policy
 from common.runtime_tf import make_train_step as runtime_train_step
 from speed.resnet_workload import DEFAULT_SIZE, base_channels, trainable_params  # noqa: F401
 
@@ -65,7 +65,7 @@ def make_train_step(model: keras.Model, mode: str):
 
 def make_fit(model: keras.Model, X, y):
     """Keras' own loop over the same batch, repeated: what `model.fit` costs per step."""
-    return keras_fit(model, tf.data.Dataset.from_tensors((X, y)).repeat(), LOSS, make_optimizer())
+    return fit_on_repeated_batch(model, X, y, LOSS, make_optimizer())
 
 
 if __name__ == "__main__":
