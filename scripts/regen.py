@@ -192,9 +192,12 @@ def run(case_names, exclude, framework, device, profile, repeats, force, allow_d
     refusal = (f"refusing to replace stronger results with {profile}-profile ones: {'; '.join(downgrades)}; "
                "pass --allow-downgrade, a stronger --profile, or --exclude those cases") if downgrades else None
     jobs = {name: harness.plan(CASES[name], profile, repeats, frameworks) for name, _ in todo}
-    total = sum(len(j) for j in jobs.values())
-    click.echo(f"machine {machine_id}; device {device}; profile {profile}; "
-               f"{len(todo)} case(s), {total} process(es)")
+    # Adaptive cases add rounds as they go (docs/method.md#noise-adaptive): the bar counts the most.
+    most = {name: harness.most_processes(CASES[name], profile, repeats, frameworks) for name, _ in todo}
+    total = sum(most.values())
+    planned = sum(len(j) for j in jobs.values())
+    click.echo(f"machine {machine_id}; device {device}; profile {profile}; {len(todo)} case(s), "
+               + (f"{planned} to {total} process(es) (adaptive rounds)" if total > planned else f"{total} process(es)"))
     if dry_run:
         for name, reasons in todo:
             click.echo(f"{name} ({'; '.join(reasons)}):")
@@ -226,8 +229,12 @@ def run(case_names, exclude, framework, device, profile, repeats, force, allow_d
             with procs.sigterm_as_interrupt():
                 for name, _ in todo:
                     done.append(name)
+                    before = finished
                     result = harness.run_case(CASES[name], profile, device, repeats, frameworks, on_job=on_job,
                                               root=root)
+                    skipped = most[name] - (finished - before)  # adaptive rounds it did not need
+                    finished += skipped
+                    bar.update(skipped)
                     if result["status"] != "ok":
                         failed.append(f"{name}: {result['status']}: {result.get('failure', {}).get('reason', '')}")
         except KeyboardInterrupt as error:

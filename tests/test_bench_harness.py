@@ -18,9 +18,10 @@ def no_waiting_for_a_quiet_machine(monkeypatch):
     monkeypatch.setattr(harness, "QUIET_WAIT_S", 0.0)
 
 
-def _tiny(case_name, configs, steps=(2, 3)):
+def _tiny(case_name, configs, steps=(2, 3), block=False):
+    """The case cut to ``configs``, one tier per process unless ``block`` (tests/test_bench_blocks.py has blocks)."""
     case = CASES[case_name]
-    return dataclasses.replace(case, grid={"quick": configs}, steps={"quick": steps})
+    return dataclasses.replace(case, grid={"quick": configs}, steps={"quick": steps}, block=block)
 
 
 def test_tiny_real_run_of_the_headline_case(tmp_path):
@@ -43,7 +44,7 @@ def test_tiny_real_run_of_the_headline_case(tmp_path):
     assert manifest["threads"]["OMP_NUM_THREADS"] == environment.usable_cores()
     assert {"torch", "keras", "python"} <= set(manifest["versions"])
     assert manifest["timestamp"] and manifest["cpu_model"]
-    assert store.stale_reasons(result, CASES["headline"], environment.machine_id("cpu")) == []
+    assert store.stale_reasons(result, case, environment.machine_id("cpu")) == []
 
 
 def test_crashing_job_is_recorded_and_others_still_run(tmp_path, monkeypatch):

@@ -25,7 +25,7 @@ from __future__ import annotations
 # `from common.runtime_tf import *` (engine.bench.workload lists the contract). Not make_train_step:
 # each workload wraps it with its own loss and optimizer.
 __all__ = ["DEVICE", "LOOP_MODES", "MODES", "configure", "count_trainable_params", "device_of",
-           "make_predict", "memory_stats", "reset_memory_stats", "sync", "to_numpy"]
+           "make_predict", "memory_stats", "reset_memory_stats", "sync", "to_numpy", "global_state", "restore_state"]
 
 # --8<-- [start:setup]
 import os
@@ -165,6 +165,22 @@ def to_numpy(logits) -> np.ndarray:
 
 def count_trainable_params(model: keras.Model) -> int:
     return sum(int(w.numpy().size) for w in model.trainable_weights)
+
+
+
+def global_state() -> dict:
+    """The process-wide settings a tier may change; a block records them around every tier."""
+    return {"keras_policy": keras.mixed_precision.global_policy().name,
+            "xla_auto_jit": tf.config.optimizer.get_jit(),
+            "tf32": tf.config.experimental.tensor_float_32_execution_enabled()}
+
+
+def restore_state(state: dict) -> None:
+    """Put ``global_state()`` back and drop the tier's models, so the next tier in a block starts clean."""
+    keras.backend.clear_session(free_memory=True)  # the tier's graphs, layers' name counters, memory
+    keras.mixed_precision.set_global_policy(state["keras_policy"])
+    tf.config.optimizer.set_jit(state["xla_auto_jit"] or False)
+    tf.config.experimental.enable_tensor_float_32_execution(state["tf32"])
 
 
 if __name__ == "__main__":

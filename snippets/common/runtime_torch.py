@@ -23,7 +23,7 @@ from __future__ import annotations
 # `from common.runtime_torch import *` (engine.bench.workload lists the contract). Not make_train_step:
 # each workload wraps it with its own loss and optimizer.
 __all__ = ["DEVICE", "MODES", "configure", "count_trainable_params", "device_of", "make_predict",
-           "memory_stats", "reset_memory_stats", "sync", "to_numpy"]
+           "memory_stats", "reset_memory_stats", "sync", "to_numpy", "global_state", "restore_state"]
 
 # --8<-- [start:setup]
 import numpy as np
@@ -141,6 +141,28 @@ def to_numpy(logits) -> np.ndarray:
 
 def count_trainable_params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+
+def global_state() -> dict:
+    """The process-wide settings a tier may change; a block records them around every tier."""
+    return {"float32_matmul_precision": torch.get_float32_matmul_precision(),
+            "tf32_matmul": torch.backends.cuda.matmul.allow_tf32, "tf32_cudnn": torch.backends.cudnn.allow_tf32,
+            "autocast": torch.is_autocast_enabled(DEVICE.type), "grad_enabled": torch.is_grad_enabled()}
+
+
+def restore_state(state: dict) -> None:
+    """Put ``global_state()`` back and forget compiled graphs, so the next tier in a block compiles its own."""
+    import gc
+    import sys
+
+    if "torch._dynamo" in sys.modules:  # only a compiled tier imported it
+        torch._dynamo.reset()
+    torch.set_float32_matmul_precision(state["float32_matmul_precision"])
+    torch.backends.cuda.matmul.allow_tf32 = state["tf32_matmul"]
+    torch.backends.cudnn.allow_tf32 = state["tf32_cudnn"]
+    torch.set_grad_enabled(state["grad_enabled"])
+    gc.collect()
 
 
 if __name__ == "__main__":

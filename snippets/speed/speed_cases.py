@@ -67,10 +67,14 @@ CASES.append(Case(
     },
     # Short processes, more of them (docs/method.md#noise): the warm-up stays at ten steps.
     steps={"quick": (10, 15), "default": (10, 15), "full": (20, 60)},
-    # Batch 512 asks how the ranking holds as the batch grows; four processes a row, the fewest
-    # that can decide (docs/method.md#noise-rule), to leave the default profile's time for the
-    # Transformer and the ResNet.
-    batch_repeats={"default": {512: 4}},
+    # Blocks (docs/method.md#noise-blocks): each round, one process per framework and batch measures
+    # all of its tiers. Six screening rounds (the fewest the paired rule can decide on), then more
+    # only for each framework's best and runner-up per precision (#noise-adaptive), up to the cap.
+    block=True,
+    repeats={"default": 6, "full": 9},
+    adaptive_cap={"default": 10, "full": 15},
+    # Fidelity (#noise-blocks): each framework's fastest fp32 tier at batch 128, one tier per process.
+    extra={"fidelity_rounds": {"default": 4, "full": 6}},
 ))
 
 # The harness serves large blocks from the heap (see timed_env.py); this case runs the same steps
@@ -102,36 +106,32 @@ RESNET_TIERS = [("torch", "eager"), ("tf", "function"), ("torch", "eager-cl"), (
                 ("torch", "compile-cl"), ("tf", "fit"), ("torch", "eager-cl-bf16"), ("tf", "function-bf16"),
                 ("torch", "compile-cl-bf16")]
 
-CASES.append(Case(
-    name="transformer",
-    kind="train",
-    title="Transformer language model training step: each framework's tiers, real text",
-    workload="transformer_workload",
-    grid={
-        "quick": [("torch", "eager", 8, 2), ("tf", "function", 8, 2)],
-        "default": grid(TRANSFORMER_TIERS, (8,), (2,)),
-        "full": grid(TRANSFORMER_TIERS + [("tf", "eager"), ("tf", "xla-bf16")], (8, 16), (2,)),
-    },
-    steps={"quick": (2, 3), "default": (2, 5), "full": (5, 20)},
-    # Four processes a row, the fewest that can decide (docs/method.md#noise-rule): every process
-    # pays TensorFlow's import, and a compiled tier its compilation, before its first timed step.
-    repeats={"default": 4},
-    options={"data": "text"},
-))
+def model_case(name: str, title: str, workload: str, tiers: list[tuple[str, str]], batches: tuple[int, int],
+               size: int, quick: list[tuple[str, str]], steps: dict[str, tuple[int, int]], **options) -> Case:
+    """A model's tier comparison at its default size (the Transformer, the ResNet): each framework's tiers
+    at ``batches[0]``, in blocks of all of a framework's tiers (docs/method.md#noise-blocks), six
+    screening rounds (the fewest the paired rule can decide on), more for the contenders up to the cap
+    (#noise-adaptive). Each tier still pays its own tracing or compilation. The full profile adds TF
+    eager and XLA in bf16 and a second batch."""
+    return Case(
+        name=name, kind="train", title=title, workload=workload,
+        grid={"quick": grid(quick, batches[:1], (size,)),
+              "default": grid(tiers, batches[:1], (size,)),
+              "full": grid(tiers + [("tf", "eager"), ("tf", "xla-bf16")], batches, (size,))},
+        steps=steps, block=True, repeats={"default": 6, "full": 9}, adaptive_cap={"default": 8, "full": 12},
+        options=options,
+    )
 
-CASES.append(Case(
-    name="resnet",
-    kind="train",
-    title="ResNet (CIFAR-shaped) training step: each framework's tiers, channels_last for PyTorch",
-    workload="resnet_workload",
-    grid={
-        "quick": [("torch", "eager-cl", 32, 2), ("tf", "function", 32, 2)],
-        "default": grid(RESNET_TIERS, (32,), (2,)),
-        "full": grid(RESNET_TIERS + [("tf", "eager"), ("tf", "xla-bf16")], (32, 128), (2,)),
-    },
-    steps={"quick": (2, 3), "default": (2, 6), "full": (5, 20)},
-    repeats={"default": 4},  # the fewest that can decide (docs/method.md#noise-rule), as for the Transformer
-))
+
+CASES.append(model_case(
+    "transformer", "Transformer language model training step: each framework's tiers, real text",
+    "transformer_workload", TRANSFORMER_TIERS, (8, 16), 2, quick=[("torch", "eager"), ("tf", "function")],
+    steps={"quick": (2, 3), "default": (2, 5), "full": (5, 20)}, data="text"))
+
+CASES.append(model_case(
+    "resnet", "ResNet (CIFAR-shaped) training step: each framework's tiers, channels_last for PyTorch",
+    "resnet_workload", RESNET_TIERS, (32, 128), 2, quick=[("torch", "eager-cl"), ("tf", "function")],
+    steps={"quick": (2, 3), "default": (2, 6), "full": (5, 20)}))
 
 # Memory and per-step overhead as the model grows (C02, C09, C16): the Transformer from 1.5 M to
 # 29 M parameters, eager against each framework's compiled step, on synthetic ids (the sizes'
@@ -167,6 +167,7 @@ CASES.append(Case(
     },
     steps={"quick": (20, 300), "default": (50, 1000), "full": (100, 3000)},
     repeats={"default": 3},  # a thousand calls per process: latency percentiles, not a ratio test
+    block=True,  # one process per framework and round (docs/method.md#noise-blocks)
 ))
 
 CASES.append(Case(
@@ -183,6 +184,7 @@ CASES.append(Case(
     },
     steps={"quick": (10, 15), "default": (10, 20), "full": (20, 60)},
     repeats={"default": 3},  # read beside the headline rows, not decided on its own
+    block=True,  # one process per framework and round (docs/method.md#noise-blocks)
 ))
 
 CASES.append(Case(

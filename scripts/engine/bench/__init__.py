@@ -75,9 +75,9 @@ def refresh_for_build(mode: str, log: logging.Logger) -> None:
                     kept.setdefault(previous["profile"], []).append(name)
                     continue
                 ran.append(name)
-                total = len(harness.plan(case, profile))
+                total = harness.most_processes(case, profile)  # adaptive rounds included, at most
                 log.info(f"guide: benchmark {name} ({'; '.join(reasons) or 'rerun requested'}), profile {profile}, "
-                         f"{total} process(es)")
+                         f"at most {total} process(es)")
                 done = []
 
                 def progress(job, record, name=name, total=total, done=done):

@@ -90,6 +90,15 @@ class Case:
     # The page folder the case and its workload live in; set by discovery (engine.pages) to the
     # folder whose <page>_cases.py declares it.
     page: str = ""
+    # Blocks (docs/method.md#noise-blocks): one process per framework, batch and size per round
+    # measures all of that framework's configurations there, in an order drawn per process, so
+    # the import is paid once per block instead of once per tier. False: one tier per process
+    # (a case whose figure is per process, such as peak RSS, or that compares environments).
+    block: bool = False
+    # profile -> the most rounds a contender may get (docs/method.md#noise-adaptive): after the
+    # screening rounds (processes()), only each framework's best and runner-up get more blocks,
+    # until the comparisons the page decides on are within 5 % or this cap is reached.
+    adaptive_cap: dict[str, int] = field(default_factory=dict)
 
     @property
     def claims(self) -> tuple[str, ...]:

@@ -1,10 +1,16 @@
-"""The timed process: runs one (framework, configuration, repeat) and writes JSON.
+"""The timed process: runs one (framework, configuration, repeat), or one block of them, and writes JSON.
 
 Started by the harness as ``python -m engine.bench.child SPEC.json OUT.json``
 in a fresh interpreter. It imports exactly one framework (through the
 workload snippet) and never the other one. Everything that keeps the
 comparison fair lives here, once, for both frameworks: the same warm-up, a
 device sync at every timing boundary, ``perf_counter_ns``, every sample kept.
+
+A spec with a ``block`` (docs/method.md#noise-blocks) lists several modes of
+one framework, batch and size: each is configured, warmed up, gated and
+timed in turn, in the listed order (drawn by the harness), and the
+process-wide settings a tier may change are put back after it and recorded
+before and after, so the next tier starts from the same state.
 """
 
 from __future__ import annotations
@@ -57,8 +63,57 @@ def _timed_loop(fn, sync, steps: int) -> list[int]:
 
 
 def _call(fn, spec: dict, *args, **options):
-    """Call a workload function with the mode and the case's options it takes (engine.bench.workload)."""
+    """Call a workload function with the spec's mode and the case's options it takes (engine.bench.workload)."""
     return tiers.call(fn, spec["mode"], *args, **spec.get("options", {}), **options)
+
+
+def _processes_and_threads() -> dict:
+    """Child processes and threads of this process: a tier that leaves a worker pool behind shows here."""
+    try:
+        tasks = os.listdir("/proc/self/task")
+        children = set()
+        for task in tasks:
+            with open(f"/proc/self/task/{task}/children") as handle:
+                children.update(handle.read().split())
+        return {"threads": len(tasks), "child_processes": len(children)}
+    except OSError:
+        return {}
+
+
+def _state(work) -> dict:
+    """The process-wide settings a tier may change (Keras policy, XLA's JIT flag, matmul precision, autocast)."""
+    return work.global_state()
+
+
+def run_block(spec: dict, work, save) -> dict:
+    """Each mode of ``spec["block"]`` in turn, as a process of its own would run it; ``save`` keeps
+    the tiers done so far, so a crash or a timeout later in the block loses only the tiers after it."""
+    if not (hasattr(work, "global_state") and hasattr(work, "restore_state")):
+        raise TypeError(f"{spec['module']}: a workload measured in blocks defines global_state() and "
+                        "restore_state(state), so each tier starts from the state the first one did")
+    baseline = _state(work)
+    done: list[dict] = []
+    for position, mode in enumerate(spec["block"]):
+        tier_spec = {**spec, "mode": mode}
+        entry = {"mode": mode, "position": position, "before": _processes_and_threads(),
+                 "state_before": _state(work)}
+        start = time.perf_counter_ns()
+        try:
+            entry["settings"] = _call(work.configure, tier_spec, spec["threads"])
+            entry["state_during"] = _state(work)
+            entry["result"] = KINDS[spec["kind"]](tier_spec, work)
+            entry["ok"] = True
+        except Exception as error:  # noqa: BLE001 - one tier failing its gate does not sink the block
+            entry["ok"], entry["reason"] = False, f"{type(error).__name__}: {error}"[:400]
+        entry["tier_ns"] = time.perf_counter_ns() - start
+        if hasattr(work, "restore_state"):
+            work.restore_state(baseline)
+        entry["state_after"] = _state(work)
+        done.append(entry)
+        save({"block": done, "baseline_state": baseline})
+        if entry["state_after"] != baseline:  # the next tier would not start where this one did
+            raise RuntimeError(f"{mode} left the process changed: {entry['state_after']} != {baseline}")
+    return {"block": done, "baseline_state": baseline}
 
 
 def run_train(spec: dict, work) -> dict:
@@ -189,27 +244,41 @@ KINDS = {"train": run_train, "infer": run_infer, "accuracy": run_accuracy, "ceil
          "profile": run_profile, "probe": run_probe}
 
 
+def _write(out_path: str, result: dict) -> None:
+    tmp = out_path + ".tmp"
+    with open(tmp, "w") as handle:
+        json.dump(result, handle)
+    os.replace(tmp, out_path)
+
+
 def main(spec_path: str, out_path: str) -> int:
     with open(spec_path) as handle:
         spec = json.load(handle)
     t_import = time.perf_counter_ns()
     work = importlib.import_module(spec["module"])  # imports one framework, only this one
     import_ns = time.perf_counter_ns() - t_import
-    settings = _call(work.configure, spec, spec["threads"]) if hasattr(work, "configure") else {}
+    # Threads are pinned once, before any work. A block's process starts in the workload's default
+    # precision (the state each tier is restored to); its tiers then configure their own.
+    if not hasattr(work, "configure"):
+        settings = {}
+    elif "block" in spec:
+        settings = work.configure(spec["threads"])
+    else:
+        settings = _call(work.configure, spec, spec["threads"])
     result = {
         "settings": settings,
         "interpreter_start_to_import_ns": t_import - _PROCESS_START_NS,
         "import_ns": import_ns,
         # What the C library's allocator was told (set by the harness, see timed_env.py).
         "glibc_tunables": os.environ.get("GLIBC_TUNABLES"),
-        **KINDS[spec["kind"]](spec, work),
     }
+    if "block" in spec:
+        result.update(run_block(spec, work, save=lambda so_far: _write(out_path, {**result, **so_far})))
+    else:
+        result.update(KINDS[spec["kind"]](spec, work))
     if settings.get("device") == "cuda":
         result["nvml_process_bytes"] = _nvml_process_memory()
-    tmp = out_path + ".tmp"
-    with open(tmp, "w") as handle:
-        json.dump(result, handle)
-    os.replace(tmp, out_path)
+    _write(out_path, {**result, "complete": True})
     return 0
 
 

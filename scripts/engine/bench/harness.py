@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
+import random
 import subprocess
 import time
 from collections.abc import Callable
@@ -22,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine import envinput, environment, paths, procs
+from engine.bench import adaptive, store
 from engine.bench import cases as cases_mod
-from engine.bench import store
 from engine.bench.cases import Case
 from engine.bench.timed_env import child_env, recorded
 
@@ -39,16 +40,28 @@ class Job:
     repeat: int
     spec: dict
     variant: str | None = None  # one of case.variants, or None for a case without variants
+    # The modes one process measures, in the order drawn for it (docs/method.md#noise-blocks);
+    # empty for a process that measures ``config`` alone.
+    block: tuple[str, ...] = ()
 
     @property
     def label(self) -> str:
         fw, mode, batch, width = self.config
+        if self.block:  # the tiers in the order the process measures them
+            return f"{self.case.name}: {fw} {'+'.join(self.block)} b{batch} w{width} #{self.repeat + 1}"
         variant = f" [{self.variant}]" if self.variant else ""
         return f"{self.case.name}: {fw} {mode} b{batch} w{width}{variant} #{self.repeat + 1}"
 
     @property
+    def configs(self) -> list[tuple[str, str, int, int]]:
+        """The configurations this process measures."""
+        fw, _, batch, width = self.config
+        return [(fw, mode, batch, width) for mode in self.block] if self.block else [self.config]
+
+    @property
     def env_overrides(self) -> dict[str, str | None] | None:
-        return self.case.variants[self.variant] if self.variant else None
+        # A variant the case does not declare (the fidelity check's one-tier processes) changes no variable.
+        return self.case.variants.get(self.variant) if self.variant else None
 
 
 def plan(case: Case, profile: str, repeats: int | None = None, frameworks: tuple[str, ...] = cases_mod.FRAMEWORKS,
@@ -59,7 +72,9 @@ def plan(case: Case, profile: str, repeats: int | None = None, frameworks: tuple
     one per round, so each configuration's processes sample the machine's slow
     and fast spells alike; odd rounds run in reverse order so no configuration
     always follows the same neighbour. Configurations the device cannot run
-    (``capabilities``) are left out.
+    (``capabilities``) are left out. A case measured in blocks gets one process
+    per framework, batch and size per round instead (``block_jobs``); an
+    adaptive case's later rounds come from ``run_case``, not from here.
     """
     threads = threads or environment.usable_cores()
     capabilities = capabilities if capabilities is not None else environment.capabilities()
@@ -68,13 +83,51 @@ def plan(case: Case, profile: str, repeats: int | None = None, frameworks: tuple
     count = {c: repeats or case.processes(profile, c[2]) for c in configs}
     jobs = []
     for r in range(max(count.values(), default=0)):
-        # Variants of one configuration run back to back; which goes first alternates by round.
-        variants = list(case.variants) or [None]
-        if r % 2:
-            variants.reverse()
         ordered = [c for c in (configs[::-1] if r % 2 else configs) if r < count[c]]
-        jobs += [Job(case, c, r, cases_mod.job_spec(case, c, profile, threads, capabilities), v)
-                 for c in ordered for v in variants]
+        jobs += round_jobs(case, ordered, r, profile, threads, capabilities)
+    return jobs
+
+
+def most_processes(case: Case, profile: str, repeats: int | None = None,
+                   frameworks: tuple[str, ...] = cases_mod.FRAMEWORKS) -> int:
+    """The most processes ``run_case`` can start for ``case``: its plan, plus every adaptive round
+    it may add (each as large as a screening round) and the fidelity check's one-tier processes."""
+    jobs = plan(case, profile, repeats, frameworks)
+    if not case.block or repeats is not None:
+        return len(jobs)
+    screened = max((j.repeat for j in jobs), default=-1) + 1
+    per_round = len({(j.config[0], j.config[2], j.config[3]) for j in jobs})
+    extra = max(0, case.adaptive_cap.get(profile, 0) - screened) * per_round
+    return len(jobs) + extra + case.extra.get("fidelity_rounds", {}).get(profile, 0) * len(frameworks)
+
+
+def round_jobs(case: Case, ordered: list[tuple], r: int, profile: str, threads: int, capabilities: dict) -> list[Job]:
+    """The processes of round ``r`` over ``ordered`` configurations, in that order."""
+    if case.block:
+        return block_jobs(case, ordered, r, profile, threads, capabilities)
+    # Variants of one configuration run back to back; which goes first alternates by round.
+    variants = list(case.variants) or [None]
+    if r % 2:
+        variants.reverse()
+    return [Job(case, c, r, cases_mod.job_spec(case, c, profile, threads, capabilities), v)
+            for c in ordered for v in variants]
+
+
+def block_jobs(case: Case, ordered: list[tuple], r: int, profile: str, threads: int, capabilities: dict) -> list[Job]:
+    """One process per framework, batch and size among ``ordered`` (in its order), each measuring
+    that group's modes in an order drawn for this process (docs/method.md#noise-blocks)."""
+    if case.variants:
+        raise ValueError(f"case {case.name!r}: variants set the environment of a process, so they cannot share one")
+    groups: dict[tuple, list[str]] = {}
+    for fw, mode, batch, width in ordered:
+        groups.setdefault((fw, batch, width), []).append(mode)
+    jobs = []
+    for (fw, batch, width), modes in groups.items():
+        # Seeded by the process's place in the plan: the same plan draws the same orders.
+        random.Random(f"{case.name}/{profile}/{r}/{fw}/{batch}/{width}/{','.join(modes)}").shuffle(modes)
+        config = (fw, modes[0], batch, width)
+        spec = {**cases_mod.job_spec(case, config, profile, threads, capabilities), "block": modes}
+        jobs.append(Job(case, config, r, spec, block=tuple(modes)))
     return jobs
 
 
@@ -172,7 +225,48 @@ def run_job(job: Job, device: str, timeout_s: float) -> dict:
         else:
             record["ok"] = True
             record["result"] = json.loads(out_path.read_text())
+        if not record["ok"] and job.block and out_path.exists():
+            # The tiers the block finished before it failed: the child saves them after each one.
+            record["partial"] = json.loads(out_path.read_text())
     return record
+
+
+def tier_records(job: Job, record: dict) -> list[dict]:
+    """The run records one process gives: its own, or for a block one per tier (docs/method.md#noise-blocks).
+
+    A tier's record holds its own measurement beside the process's facts (import
+    time, allocator, threads). The process's wall time and peak RSS are the
+    block's, not any one tier's, so they stay under ``block`` and the tier's
+    ``peak_rss_bytes`` is null: per-tier memory is measured one tier per process.
+    """
+    if not job.block:
+        return [record]
+    done = record.get("result") or record.get("partial") or {}
+    process = {k: v for k, v in done.items() if k not in ("block", "baseline_state", "complete")}
+    entries = {entry["mode"]: entry for entry in done.get("block", [])}
+    fw, _, batch, width = job.config
+    tiers_out = []
+    for position, mode in enumerate(job.block):
+        entry = entries.get(mode, {})
+        tier = {"framework": fw, "mode": mode, "batch_size": batch, "width": width, "repeat": job.repeat,
+                "ok": bool(entry.get("ok")),
+                "block": {"position": position, "size": len(job.block), "order": list(job.block),
+                          "process_wall_s": record.get("wall_s"), "process_peak_rss_bytes": record.get("peak_rss_bytes"),
+                          "baseline_state": done.get("baseline_state"),
+                          **{k: entry[k] for k in ("before", "state_before", "state_during", "state_after")
+                             if k in entry}},
+                "peak_rss_bytes": None, "foreign_cores": record.get("foreign_cores"),
+                "busy_cores_before": record.get("busy_cores_before")}
+        if "tier_ns" in entry:
+            tier["wall_s"] = round(entry["tier_ns"] / 1e9, 3)
+        if tier["ok"]:
+            tier["result"] = {**process, "settings": entry["settings"], **entry["result"]}
+        elif entry:
+            tier["reason"] = entry.get("reason") or record.get("reason") or "failed"
+        else:
+            tier["reason"] = f"the block's process ended before this tier: {record.get('reason') or 'no output'}"
+        tiers_out.append(tier)
+    return tiers_out
 
 
 def recorded_variants(device: str, threads: int, variants: dict[str, dict[str, str | None]]) -> dict[str, dict[str, str]]:
@@ -209,12 +303,22 @@ def run_case(case: Case, profile: str, device: str, repeats: int | None = None,
     threads = environment.usable_cores()
     capabilities = environment.capabilities(device)
     load_before = os.getloadavg()
-    runs = []
-    for job in plan(case, profile, repeats, frameworks, threads, capabilities):
+    runs: list[dict] = []
+
+    def measure(job: Job) -> None:
         record = run_job(job, device, cases_mod.TIMEOUT_S[profile])
-        runs.append(record)
+        runs.extend(tier_records(job, record))
         if on_job:
             on_job(job, record)
+
+    jobs = plan(case, profile, repeats, frameworks, threads, capabilities)
+    for job in jobs:
+        measure(job)
+    allocation, late_error = None, None
+    try:  # what screening measured is saved even if the allocation after it breaks (re-raised below)
+        allocation = _after_screening(case, profile, jobs, runs, measure, repeats, threads, capabilities)
+    except Exception as error:  # noqa: BLE001
+        late_error = error
     failed = [r for r in runs if not r["ok"]]
     runs = _merge_previous(previous, runs, frameworks)
     manifest = environment.manifest(device)
@@ -249,6 +353,8 @@ def run_case(case: Case, profile: str, device: str, repeats: int | None = None,
         "code_hash": store.case_code_hash(case),
         "runs": runs,
     }
+    if allocation is not None:
+        result["allocation"] = allocation
     if failed:
         result["failure"] = {"reason": "; ".join(sorted({r["reason"] for r in failed}))[:600],
                              "failed_runs": len(failed)}
@@ -256,7 +362,30 @@ def run_case(case: Case, profile: str, device: str, repeats: int | None = None,
         # Nothing new worked: keep the last good result as it was, marked failed (hence stale).
         result = {**previous, "status": "failed", "failure": result["failure"]}
     store.save_or_recover(result, path)  # a failed write keeps the runs in a recovery file
+    if late_error is not None:
+        raise late_error
     return result
+
+
+def _after_screening(case: Case, profile: str, jobs: list[Job], runs: list[dict], measure, repeats: int | None,
+                     threads: int, capabilities: dict) -> dict | None:
+    """Adaptive rounds, then the one-tier processes (engine.bench.adaptive); the allocation's record."""
+    if not case.block or repeats is not None:
+        return None
+    allocation = None
+    rounds = max((j.repeat for j in jobs), default=-1) + 1
+    if case.adaptive_cap.get(profile):
+        allocation = adaptive.allocate(case, profile, runs, screened=rounds,
+                                       next_round=lambda ordered, r: [measure(job) for job in round_jobs(
+                                           case, ordered, r, profile, threads, capabilities)])
+        rounds = max(rounds, *(entry["round"] + 1 for entry in allocation["rounds"]))
+    solo = adaptive.solo_jobs(case, profile, runs, rounds, threads, capabilities)
+    for job in solo:
+        measure(job)
+    if solo:
+        allocation = {**(allocation or {}), "one_tier_processes": [
+            {"config": list(job.config), "round": job.repeat, "why": job.variant or "order effect"} for job in solo]}
+    return allocation
 
 
 def cuda_versions() -> dict:

@@ -34,7 +34,8 @@ RUN = {
         "width": _COUNT,
         "repeat": _COUNT,
         "ok": {"type": "boolean"},
-        "noise_check": {"type": "boolean"},
+        "superseded": _STRING,
+        "block": {"type": "object", "properties": {"position": _COUNT, "size": _COUNT}},
         "carried_over": {"type": "boolean"},
         "variant": _STRING,
         "reason": {"type": ["string", "null"]},
@@ -82,6 +83,8 @@ RESULT = {
         },
         "runs": {"type": "array", "items": RUN},
         "failure": {"type": "object", "properties": {"reason": _STRING}},
+        # Which rounds went to which configurations after screening (engine.bench.adaptive).
+        "allocation": {"type": "object", "properties": {"rounds": {"type": "array"}}},
     },
 }
 

@@ -285,5 +285,47 @@ def adjacent_correlation(series: Sequence[tuple[Sequence[float], Sequence[float]
     return float(np.corrcoef(a - a.mean(), b - b.mean())[0, 1])
 
 
+@dataclass(frozen=True)
+class OrderEffect:
+    """Whether a tier's time depends on its place in a block (docs/method.md#noise-blocks).
+
+    ``rho`` and ``p_value``: Spearman's rank correlation of position with each
+    tier's block medians relative to that tier's own median (so tiers of
+    different speeds pool); ``effect``: the fitted relative change of a tier's
+    time from the first place to the last. Flagged only when the correlation is
+    significant and the change is larger than the tiers' median noise band.
+    """
+
+    rho: float | None
+    p_value: float | None
+    effect: float
+    band: float
+    blocks: int
+
+    @property
+    def flagged(self) -> bool:
+        return self.p_value is not None and self.p_value < SIGNIFICANCE and abs(self.effect) > self.band
+
+
+def order_effect(by_tier: dict[str, list[tuple[int, float]]], size: int, band: float) -> OrderEffect:
+    """``by_tier``: each tier's (position, block median) pairs; ``size``: the tiers per block."""
+    positions, deviations = [], []
+    for placed in by_tier.values():
+        if len(placed) < 2:
+            continue
+        centre = np.log(median([value for _, value in placed]))
+        for position, value in placed:
+            positions.append(position)
+            deviations.append(float(np.log(value) - centre))
+    blocks = max((len(v) for v in by_tier.values()), default=0)
+    if len(set(positions)) < 3:
+        return OrderEffect(None, None, 0.0, band, blocks)
+    from scipy.stats import spearmanr
+
+    rho, p = spearmanr(positions, deviations)
+    slope = float(np.polyfit(positions, deviations, 1)[0])
+    return OrderEffect(float(rho), float(p), float(np.expm1(slope * (size - 1))), band, blocks)
+
+
 def relative_difference(a: float, b: float) -> float:
     return abs(a - b) / min(a, b)

@@ -60,6 +60,8 @@ def case_code_hash(case: Case) -> str:
     digest.update(json.dumps(case.variants or None, sort_keys=True).encode())
     if case.options:  # what the workload is fed (the Transformer's real text or synthetic ids)
         digest.update(json.dumps(case.options, sort_keys=True).encode())
+    if case.block or case.adaptive_cap:  # how processes are shared and rounds allocated (method.md#noise-blocks)
+        digest.update(json.dumps({"block": case.block, "adaptive_cap": case.adaptive_cap}, sort_keys=True).encode())
     for file in case.files():
         digest.update(keys.code_hash(file).encode())
     for file in HARNESS_FILES:

@@ -14,11 +14,11 @@ def _key(run: dict) -> tuple:
 
 
 def ok_runs(result: dict | None) -> list[dict]:
-    """The runs that measured something. Files written before the repeat check (docs/method.md#noise-repeat)
-    may still hold runs marked ``noise_check``, a second measurement the tables never used: left out."""
+    """The runs that measured something, less block runs a flagged order check replaced
+    (``superseded``, docs/method.md#noise-blocks): they stay in the file, not in the figures."""
     if not result:
         return []
-    return [r for r in result["runs"] if r.get("ok") and not r.get("noise_check")]
+    return [r for r in result["runs"] if r.get("ok") and not r.get("superseded")]
 
 
 def device_mismatches(result: dict | None) -> list[str]:
@@ -265,6 +265,43 @@ def repeat_checks(rows: list[TrainRow], result: dict | None) -> list[dict]:
         checks.append({"row": row, "ratio": ratio, "processes": (len(even), len(odd)),
                        "disagrees": ratio.significant})
     return checks
+
+
+def order_checks(result: dict | None) -> list[dict]:
+    """Per framework, batch and size measured in blocks: does a tier's time depend on its place?
+
+    One check per block group (docs/method.md#noise-blocks), pooling its tiers:
+    ``stats.order_effect`` on each tier's (position, process median), against
+    the median of the tiers' noise bands. Block runs a flagged check had
+    re-measured (``superseded``) still count here: they are what was checked.
+    """
+    groups: dict[tuple, dict[str, list[list[float]]]] = {}
+    placed: dict[tuple, dict[str, list[tuple[int, float]]]] = {}
+    sizes: dict[tuple, int] = {}
+    superseded: set[tuple] = set()
+    for run in (result or {}).get("runs", []):
+        if not run.get("ok") or "block" not in run or run.get("variant"):
+            continue
+        key = (run["framework"], run["batch_size"], run["width"])
+        samples = _ms(run["result"]["samples_ns"])
+        groups.setdefault(key, {}).setdefault(run["mode"], []).append(samples)
+        placed.setdefault(key, {}).setdefault(run["mode"], []).append((run["block"]["position"], stats.median(samples)))
+        sizes[key] = max(sizes.get(key, 0), run["block"]["size"])
+        if run.get("superseded"):
+            superseded.add(key)
+    checks = []
+    for key in sorted(groups, key=lambda k: (k[2], k[1], sides.order(k[0]))):
+        bands = [stats.noise_band(runs) for runs in groups[key].values() if len(runs) >= 2]
+        effect = stats.order_effect(placed[key], sizes[key], stats.median(bands) if bands else 0.0)
+        checks.append({"framework": key[0], "batch_size": key[1], "width": key[2], "tiers": len(groups[key]),
+                       "effect": effect, "re_measured": key in superseded})
+    return checks
+
+
+def blocks_of(row: TrainRow, result: dict | None) -> bool:
+    """Whether the row's runs were measured in blocks (several tiers per process)."""
+    return any("block" in r for r in ok_runs(result) if _key(r) == (row.framework, row.mode, row.batch_size, row.width)
+               and not r.get("variant"))
 
 
 INFER_LABELS = {("tf", "eager"): "TF eager (model called directly)",

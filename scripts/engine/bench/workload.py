@@ -88,6 +88,9 @@ class Workload(Protocol):
         """Reset the device allocator peaks (the harness calls it after warm-up)."""
 
 
+# Required of a workload its case measures in blocks (Case.block, docs/method.md#noise-blocks):
+# ``global_state()`` returns the process-wide settings a tier may change, ``restore_state(state)``
+# puts them back and drops the tier's compiled graphs; the child records both around every tier.
 # Optional, TensorFlow side: ``LOOP_MODES`` (executions where Keras owns the loop) and
 # ``make_fit(model, X, y)`` returning ``fit(n, begin, end)`` (see child._time_framework_loop).
 
