@@ -281,3 +281,47 @@ def test_a_flagged_order_check_re_measures_its_group_one_tier_per_process():
     assert all(run["superseded"].startswith("order effect") for run in runs)
     assert summarize.ok_runs({"runs": runs}) == []  # the figures come from the re-measurement
     assert summarize.order_checks({"runs": runs})[0]["re_measured"]
+
+
+# ---------------------------------------------------------------- Method's block evidence
+def _stored_manifest():
+    from engine.bench import store
+
+    for path in sorted(store.results_root().glob("*/headline.json")):
+        return store.load(path)["manifest"]
+    pytest.skip("no stored headline result to borrow a manifest from")
+
+
+def _fidelity_result(solo_factor):
+    rng = np.random.default_rng(5)
+    runs = []
+    for r in range(6):
+        spell = float(np.exp(rng.normal(0, 0.1)))
+        for fw, mode, level in (("torch", "eager", 10.0), ("torch", "compile", 14.0), ("tf", "fit", 20.0),
+                                ("tf", "function", 21.0)):
+            runs.append(_run(fw, mode, r, level * spell * float(np.exp(rng.normal(0, 0.02))), position=r % 2, size=2))
+    for r in range(6, 10):
+        for fw, mode, level in (("torch", "eager", 10.0), ("tf", "fit", 20.0)):
+            solo = _run(fw, mode, r, level * solo_factor * float(np.exp(rng.normal(0, 0.02))))
+            del solo["block"]
+            runs.append({**solo, "variant": adaptive.ONE_TIER})
+    return {"case": "headline", "profile": "default", "manifest": _stored_manifest(), "runs": runs,
+            "allocation": {"screen_rounds": 6, "cap": 10, "rounds": [], "stopped": "settled"}}
+
+
+def test_method_shows_the_decided_count_the_allocation_and_fidelity():
+    from engine.bench.render.blocks import blocks_md
+
+    text = blocks_md({"m": {"headline": _fidelity_result(1.0)}})
+    assert "decides 1 of 1 best-vs-best" in text  # PyTorch eager vs TF fit, 2x apart, paired over 6 rounds
+    assert "| CNN | 6 | 10 | 0 | every comparison settled | 6–6 |" in text
+    fidelity = [line for line in text.splitlines() if line.startswith("| CNN | ") and "(4)" in line]
+    assert len(fidelity) == 2 and all(line.endswith("| yes |") for line in fidelity)
+
+
+def test_fidelity_that_disagrees_says_so():
+    from engine.bench.render.blocks import blocks_md
+
+    text = blocks_md({"m": {"headline": _fidelity_result(1.3)}})  # one-tier processes 30 % slower
+    fidelity = [line for line in text.splitlines() if line.startswith("| CNN | ") and "(4)" in line]
+    assert fidelity and all(line.endswith("| **no** |") for line in fidelity)

@@ -1,11 +1,10 @@
 """The Speed page's benchmark cases (the engine finds them here: ``engine.pages``).
 
 Each case times a workload pair of this folder; the claims it tests are the
-ones whose ``cases`` name it in the claims table (``claims.toml``). Processes per configuration in
-the default profile: nine per CNN configuration at batch 128
-(docs/method.md#noise), four (the fewest that can decide) for batch 512, the
-Transformer and the ResNet, fewer for trend points and side cases, each of
-which says so with its ``repeats``.
+ones whose ``cases`` name it in the claims table (``claims.toml``). The CNN, the Transformer and
+the ResNet are measured in blocks (docs/method.md#noise-blocks): six screening rounds in the default
+profile, more for the contenders up to each case's cap (#noise-adaptive); trend points and side
+cases run fewer rounds, each of which says so with its ``repeats``.
 
 >>> [case.name for case in CASES][:3]
 ['ceiling', 'headline', 'allocator']

@@ -7,8 +7,9 @@ A case is a set of configurations of one workload pair in its page's folder
 the harness. Profiles trade time for confidence:
 
 * ``quick``  one process per configuration, few steps, the sizes that matter most;
-* ``default`` nine short processes per configuration (docs/method.md#noise), unless the
-  case says otherwise with its ``repeats`` (the speed page's cases do, each with its reason);
+* ``default`` nine rounds per configuration (docs/method.md#noise), unless the case says
+  otherwise with its ``repeats`` (the speed page's cases do, each with its reason); a case
+  measured in blocks shares a process among a framework's tiers (#noise-blocks);
 * ``full``   fifteen, more steps and sizes.
 """
 

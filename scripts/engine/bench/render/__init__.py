@@ -25,6 +25,7 @@ from engine.bench import decide, generic, glance, store
 from engine.bench import summarize as S
 from engine.bench.cases import CASES
 from engine.bench.render import machines as machines_mod
+from engine.bench.render.blocks import blocks_md
 from engine.bench.render.charts import (
     THEMES,
     alt_memory,
@@ -208,6 +209,7 @@ def render_all(root: Path | None = None, target: Path | None = None) -> list[Pat
         machine_verdicts=glance.verdicts_per_machine(all_results, verdicts_md, machines_mod.names(all_results)))
     files["decide.md"] = BANNER + decide.decide_md(res, claims.verdict_table(verdict_texts))
     files["pairing.md"] = BANNER + pairing_md(all_results)
+    files["blocks.md"] = BANNER + blocks_md(all_results)
     files["whose.md"] = BANNER + machines_mod.whose(all_results, primary, here, here_label) + "\n"
     for name, data in machines_mod.machines_files(all_results, here).items():
         files[name] = data if isinstance(data, bytes) else BANNER + data

@@ -108,7 +108,7 @@ def headline_md(result, ceiling) -> str:
     body = table(
         ["Mode", "Tier", "Precision", "Batch", "Step ms (median)", "Process medians ms", "Noise band",
          _throughput_header(rows), "Compile s", "Peak RSS MiB", "GFLOP/s", "% of own ceiling", "% of machine ceiling",
-         "Processes × steps", "Other load (cores)"],
+         "Rounds × steps", "Other load (cores)"],
         [[r.label + (" *(carried over)*" if r.carried_over else ""), r.tier, PRECISION_NAMES[r.precision],
           str(r.batch_size), _f(r.median_ms, 2),
           f"{_f(min(r.process_medians_ms), 2)}–{_f(max(r.process_medians_ms), 2)}",
@@ -117,6 +117,8 @@ def headline_md(result, ceiling) -> str:
           _pct(r.fraction_of_own_peak), _pct(r.fraction_of_peak), f"{len(r.runs)} × {len(r.runs[0])}",
           _f(r.foreign_cores, 2)] for r in rows])
     lines = _failed_notes(result)
+    if blocked := [r for r in rows if S.blocks_of(r, result)]:
+        lines.append(_note("blocks", count=len(blocked)))
     unstable = [r for r in rows if r.unstable]
     if unstable:
         lines.append(_note("unstable", count=len(unstable), limit=f"{100 * stats.UNSTABLE_RIQR:.0f}",
