@@ -21,8 +21,10 @@ from pathlib import Path
 
 from engine import machine, sides
 
-# Packages whose version changes what a snippet prints or how fast it runs.
-FRAMEWORK_PACKAGES = ("torch", "tensorflow", "tensorflow-cpu", "keras", "numpy", "tensorboard")
+# Packages whose version changes what a snippet prints or how fast it runs: these, and any other
+# side's own (engine.sides), after them.
+_PACKAGES = ("torch", "tensorflow", "tensorflow-cpu", "keras", "numpy", "tensorboard")
+FRAMEWORK_PACKAGES = tuple(dict.fromkeys(_PACKAGES + tuple(p for side in sides.SIDES for p in side.packages)))
 
 # Environment variables that change which kernels run (and so results).
 KERNEL_ENV_VARS = (
@@ -148,14 +150,14 @@ def probe(framework: str, python: str | None = None) -> dict:
 
 def blind_fix(framework: str, report: dict) -> str:
     """Why ``framework`` does not see the GPU that nvidia-smi lists, and what to do about it."""
-    name = sides.LABELS[framework]
+    side = sides.by_id(framework)
+    name = side.label
     python = report.get("python", "?")
     if report.get("error"):
         return (f"{name}'s probe failed under {python} ({report['error']}); install the GPU stack there "
-                "(make site GPU=1) or point GUIDE_PYTHON_" + framework.upper() + " at an environment that has it")
+                f"(make site GPU=1) or point {side.python_var} at an environment that has it")
     if not report.get("cuda_build"):
-        wheel = ("torch's CUDA wheel (requirements-gpu-torch.txt, from the PyTorch CUDA index)" if framework == "torch"
-                 else "tensorflow[and-cuda] (requirements-gpu-tf.txt)")
+        wheel = side.gpu_install or f"a CUDA build of {side.module}"
         return (f"{name} {report.get('version', '?')} in {python} is a CPU-only build; install {wheel} in its own "
                 f"environment (make site GPU=1), or set CUDA_VISIBLE_DEVICES= to build on the CPU on purpose")
     why = report.get("cuda_error") or "it lists no GPU"

@@ -51,21 +51,41 @@ def _title(name: str) -> str:
     return name.replace("_", " ").capitalize()
 
 
+# Each side's starting code and how it turns the result into a list: the scaffold writes a file for every
+# required side (pairing demands it); an optional side's file is its contributor's to add.
+SNIPPET_BODIES = {
+    "torch": ("import torch\n\n\ndef run() -> torch.Tensor:\n"
+              "    \"\"\"Replace with the example: what the page shows, as small as it can be.\"\"\"\n"
+              "    torch.manual_seed(0)\n    return torch.ones(2, 3) * 2\n", ".tolist()"),
+    "tf": ("import tensorflow as tf\n\n\ndef run() -> tf.Tensor:\n"
+           "    \"\"\"Replace with the example: what the page shows, as small as it can be.\"\"\"\n"
+           "    tf.random.set_seed(0)\n    return tf.ones((2, 3)) * 2\n", ".numpy().tolist()"),
+}
+
+
+def scaffolded_sides() -> tuple[sides.Side, ...]:
+    """The sides ``new`` writes a file for: every required one, in registry order."""
+    return tuple(side for side in sides.SIDES if side.required)
+
+
+def twins(name: str, framework: str) -> tuple[str, str]:
+    """The words naming the other scaffolded sides' files: the subject, and the files.
+
+    >>> twins("first", "torch")
+    ('The TensorFlow twin is', '``first_tf.py``')
+    """
+    others = [side for side in scaffolded_sides() if side.id != framework]
+    labels = " and ".join(side.label for side in others)
+    files = " and ".join(f"``{name}{side.suffix}.py``" for side in others)
+    return (f"The {labels} twin is" if len(others) == 1 else f"The {labels} twins are"), files
+
+
 def _snippet(page: str, name: str, framework: str) -> str:
-    other = sides.others(framework)[0]
-    label, twin = sides.LABELS[framework], sides.LABELS[other]
-    body = {
-        "torch": ("import torch\n\n\ndef run() -> torch.Tensor:\n"
-                  "    \"\"\"Replace with the example: what the page shows, as small as it can be.\"\"\"\n"
-                  "    torch.manual_seed(0)\n    return torch.ones(2, 3) * 2\n"),
-        "tf": ("import tensorflow as tf\n\n\ndef run() -> tf.Tensor:\n"
-               "    \"\"\"Replace with the example: what the page shows, as small as it can be.\"\"\"\n"
-               "    tf.random.set_seed(0)\n    return tf.ones((2, 3)) * 2\n"),
-    }[framework]
-    to_list = ".tolist()" if framework == "torch" else ".numpy().tolist()"
+    label = sides.LABELS[framework]
+    body, to_list = SNIPPET_BODIES[framework]
     return f'''"""{_title(name)}, {label} side (snippets/{page}/{name}{sides.by_id(framework).suffix}.py).
 
-Say in one line what this example shows. The {twin} twin is ``{name}{sides.by_id(other).suffix}.py``:
+Say in one line what this example shows. {" ".join(twins(name, framework))}:
 the same section names, the same work, each in its framework's own idiom.
 
 >>> [list(row) for row in run(){to_list}]  # a doctest that asserts what the example computes
@@ -122,7 +142,7 @@ def plan(page: str, name: str, root: Path | None = None, bench: bool = False) ->
         section = (f"## {_title(name)}\n\nSay what the benchmark times and what it can settle.\n\n"
                    f"{_tabs(page, name, 'model')}\n{scaffold_bench.table_include(name)}")
     else:
-        for side in sides.SIDES:
+        for side in scaffolded_sides():
             files[folder / f"{name}{side.suffix}.py"] = _snippet(page, name, side.id)
         section = f"## {_title(name)}\n\nSay what the two versions show and where they differ.\n\n{_tabs(page, name)}"
     doc = doc_path(page, root)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine import pages
+from engine import pages, scaffold, sides
 
 
 class CaseNameTaken(ValueError):
@@ -142,15 +142,20 @@ def make_train_step(model: keras.Model, mode: str):
 '''
 
 
+# Each scaffolded side's workload (engine.scaffold.scaffolded_sides: the required ones).
+WORKLOAD_BODIES = {"torch": _TORCH, "tf": _TF}
+
+
 def _workload(page: str, name: str, framework: str) -> str:
-    label, twin, other = {"torch": ("PyTorch", "TensorFlow", "tf"), "tf": ("TensorFlow", "PyTorch", "torch")}[framework]
-    body = (_TORCH if framework == "torch" else _TF).format(page=page, name=name)
-    return f'''"""The ``{name}`` benchmark workload, {label} side (snippets/{page}/{name}_{framework}.py).
+    label, suffix = sides.LABELS[framework], sides.by_id(framework).suffix
+    body = WORKLOAD_BODIES[framework].format(page=page, name=name)
+    twins, twin_files = scaffold.twins(name, framework)
+    return f'''"""The ``{name}`` benchmark workload, {label} side (snippets/{page}/{name}{suffix}.py).
 
 This file defines *what* is timed (the contract: ``engine.bench.workload``);
 the harness decides *how*. ``{name}.py`` describes it, the case ``{name}`` in
-``{page}_cases.py`` says which modes and sizes run. The {twin} twin is
-``{name}_{other}.py``: the same section names, the same work.
+``{page}_cases.py`` says which modes and sizes run. {twins}
+{twin_files}: the same section names, the same work.
 
 >>> settings = configure(threads=1)
 >>> model = build(1)
@@ -227,8 +232,7 @@ def files(page: str, name: str, folder: Path) -> dict[Path, str]:
         title = page.replace("_", " ").capitalize()
         cases = CASES_HEADER.format(title=title, names=[name]) + _case(name)
     return {
-        folder / f"{name}_torch.py": _workload(page, name, "torch"),
-        folder / f"{name}_tf.py": _workload(page, name, "tf"),
+        **{folder / f"{name}{side.suffix}.py": _workload(page, name, side.id) for side in scaffold.scaffolded_sides()},
         folder / f"{name}.py": _description(page, name),
         cases_file: cases,
     }

@@ -37,6 +37,7 @@ class Side:
     precision_labels: dict[str, str] = field(default_factory=dict)  # non-fp32 precision -> label
     short: str = ""  # the label inside a row label where the long one is too long ("TF")
     required: bool = True  # every example must have this side's file (pairing is checked)
+    gpu_install: str = ""  # what gives it a CUDA build, for the fix a GPU it cannot see names
 
     @property
     def suffix(self) -> str:
@@ -60,6 +61,7 @@ SIDES: tuple[Side, ...] = (
         },
         out_of_the_box=("eager",),
         precision_labels={"bf16": "bf16 autocast", "tf32": "TF32"},
+        gpu_install="torch's CUDA wheel (requirements-gpu-torch.txt, from the PyTorch CUDA index)",
     ),
     Side(
         id="tf", label="TensorFlow", module="tensorflow", python_var="GUIDE_PYTHON_TF",
@@ -73,6 +75,7 @@ SIDES: tuple[Side, ...] = (
         out_of_the_box=("eager", "fit"),
         precision_labels={"bf16": "mixed_bfloat16", "tf32": "TF32"},
         short="TF",
+        gpu_install="tensorflow[and-cuda] (requirements-gpu-tf.txt)",
     ),
 )
 

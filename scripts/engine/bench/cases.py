@@ -111,8 +111,16 @@ class Case:
     def module(self, framework: str) -> str:
         return f"{self.page}.{self.workload}_{framework}"
 
+    @property
+    def frameworks(self) -> tuple[str, ...]:
+        """The sides its grid names in any profile, in registry order: the sides it has workload files for."""
+        named = {config[0] for configs in self.grid.values() for config in configs}
+        return tuple(fw for fw in FRAMEWORKS if fw in named)
+
     def files(self) -> list[Path]:
-        return [paths.SNIPPETS_DIR / self.page / f"{self.workload}{sides.by_id(fw).suffix}.py" for fw in FRAMEWORKS]
+        """Its workload files, one per side it measures (a side the case leaves out needs none)."""
+        return [paths.SNIPPETS_DIR / self.page / f"{self.workload}{sides.by_id(fw).suffix}.py"
+                for fw in self.frameworks]
 
     def processes(self, profile: str, batch_size: int | None = None) -> int:
         by_batch = self.batch_repeats.get(profile, {})

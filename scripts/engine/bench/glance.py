@@ -10,7 +10,7 @@ typed: change the claims table or the results and the table follows.
 from __future__ import annotations
 
 from common import tiers
-from engine import claims
+from engine import claims, sides
 from engine.bench import summarize as S
 from engine.bench.cases import FRAMEWORK_LABELS
 from engine.bench.render import verdicts
@@ -62,11 +62,13 @@ def fig_compile(res) -> str:
     rows = S.train_rows(res.get("headline"))
     batch = _batch(rows)
     parts = []
-    for fw in ("torch", "tf"):
-        eager = next(r for r in S.find(rows, framework=fw, mode="eager", batch_size=batch))
+    for fw in sides.IDS:  # every side that measured both, in registry order
+        eager = S.find(rows, framework=fw, mode="eager", batch_size=batch)
         compiled = [r for r in S.find(rows, framework=fw, batch_size=batch, precision="fp32")
                     if r.compiled and tiers.parse(r.mode).execution != "fit" and not tiers.parse(r.mode).channels_last]
-        fastest = min(compiled, key=lambda r: r.median_ms)
+        if not eager or not compiled:
+            continue
+        eager, fastest = eager[0], min(compiled, key=lambda r: r.median_ms)
         ratio = S.compare(fastest, eager)
         text = f"{FRAMEWORK_LABELS[fw]}: {_ratio_words(ratio, 'compiled', 'eager’s')}"
         slower = [s for s in verdicts.slower_compiled(res) if s["framework"] == fw and s["compiled"] == fastest.label]
@@ -119,8 +121,10 @@ def fig_utilization(res) -> str:
     rows = S.train_rows(res.get("headline"), res.get("ceiling"))
     batch = _batch(rows)
     parts = []
-    for fw in ("torch", "tf"):
+    for fw in sides.IDS:
         r = S.best(rows, fw, batch_size=batch, precision="fp32")
+        if r is None:  # a side with no fp32 row at this batch
+            continue
         parts.append(f"{FRAMEWORK_LABELS[fw]} {100 * r.fraction_of_own_peak:.1f} %")
     return f"fastest fp32 row, share of own measured ceiling, batch {batch}: " + "; ".join(parts)
 

@@ -25,12 +25,14 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from engine import atomic, envinput, environment, keys, machine, paths
+from engine import atomic, envinput, environment, keys, machine, paths, sides
 from engine.bench import schema
 from engine.bench.cases import PROFILES, Case
 
 SCHEMA_VERSION = 1
-VERSION_KEYS = ("torch", "tensorflow", "tensorflow-cpu", "keras", "numpy", "python")
+# The versions that make a result stale: these, and each other side's framework (its first package).
+VERSION_KEYS = tuple(dict.fromkeys(("torch", "tensorflow", "tensorflow-cpu", "keras", "numpy", "python")
+                                   + tuple(side.packages[0] for side in sides.SIDES)))
 HARNESS_FILES = (Path(__file__).with_name("child.py"), Path(__file__).with_name("timed_env.py"))
 
 

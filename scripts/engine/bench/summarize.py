@@ -350,9 +350,9 @@ def accuracy_rows(result: dict | None) -> list[dict]:
 
 
 def ceiling_rows(result: dict | None) -> list[dict]:
-    """One row per framework: the best of its processes for every figure (they are best-of figures)."""
+    """One row per framework, in registry order: the best of its processes for every figure (best-of figures)."""
     rows = []
-    for framework in ("torch", "tf"):
+    for framework in sides.IDS:
         runs = [run["result"] for run in ok_runs(result) if run["framework"] == framework]
         if not runs:
             continue

@@ -6,6 +6,8 @@ are sentences, in ``templates/notes.md.j2``.
 
 from __future__ import annotations
 
+import itertools
+
 from engine import sides
 from engine.bench import stats
 from engine.bench import summarize as S
@@ -328,13 +330,16 @@ def dispatch_md(result) -> str:
                   if isinstance(value, str) and key not in ("framework", "glibc_tunables", "onednn_opts_env") and value]
         raw += [f"{fw}: {line}" for line in probe.get("raw", [])]
     text = table(["Framework", "Operation", "Library", "Implementation", "Instruction set"], rows)
-    if {"torch", "tf"} <= set(probes):
-        for case in sorted(set(probes["torch"]) & set(probes["tf"])):
-            a, b = probes["torch"][case], probes["tf"][case]
+    pairs = list(itertools.combinations([fw for fw in sides.IDS if fw in probes], 2))  # each two sides, in order
+    for fw_a, fw_b in pairs:
+        for case in sorted(set(probes[fw_a]) & set(probes[fw_b])):
+            a, b = probes[fw_a][case], probes[fw_b][case]
             if isinstance(a, dict) and isinstance(b, dict) and "library" in a and "library" in b:
-                text += "\n" + _note("dispatch_same", case=case, torch_library=a["library"], tf_library=b["library"],
+                text += "\n" + _note("dispatch_same", case=case, a_label=FRAMEWORK_LABELS[fw_a], a_library=a["library"],
+                                     b_label=FRAMEWORK_LABELS[fw_b], b_library=b["library"],
                                      same_library=a["library"] == b["library"],
                                      same_kernel=a.get("impl") == b.get("impl"))
+    if pairs:
         text += "\n"
     text += "\n" + "\n".join(f"- {fact}" for fact in facts) + "\n"
     if raw:
