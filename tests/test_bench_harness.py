@@ -125,14 +125,15 @@ def test_child_env_overrides_set_and_remove(monkeypatch):
     assert env["OMP_NUM_THREADS"] == "3" and env["CUDA_VISIBLE_DEVICES"] == ""
 
 
-def test_plan_runs_nine_short_processes_per_configuration_spread_over_rounds():
-    """docs/method.md#noise: nine processes per CNN configuration at batch 128, four at 512, one per round."""
+def test_a_one_tier_plan_runs_each_configuration_once_per_round_spread_over_rounds():
+    """docs/method.md#noise: one process per configuration and round (blocks: tests/test_bench_blocks.py)."""
     from collections import Counter
 
     from engine import environment
 
     bf16 = environment.capabilities("cpu", flags=frozenset({"amx_bf16"}))
-    case = CASES["headline"]
+    case = dataclasses.replace(CASES["headline"], block=False, repeats={"default": 9},
+                               batch_repeats={"default": {512: 4}})
     jobs = harness.plan(case, "default", capabilities=bf16)
     configs = case.configs("default", bf16)
     per_config = Counter(j.config for j in jobs)
@@ -142,6 +143,7 @@ def test_plan_runs_nine_short_processes_per_configuration_spread_over_rounds():
         round_jobs = [j for j in jobs if j.repeat == r]
         expected = [c for c in configs if r < (9 if c[2] == 128 else 4)]
         assert sorted(j.config for j in round_jobs) == sorted(expected)  # each configuration once per round
+        assert not any(j.block for j in round_jobs)
     first, second = ([j.config for j in jobs if j.repeat == r] for r in (0, 1))
     assert second == first[::-1]  # odd rounds run in reverse order
     assert [j.config[0] for j in jobs[:4]] == ["torch", "tf", "torch", "tf"]  # frameworks interleaved

@@ -22,6 +22,9 @@ from engine.bench.cases import CASES
 ROOT = Path(__file__).resolve().parents[1]
 MACHINES = ROOT / "tests" / "fixtures" / "machines"
 COMMITTED = sorted(p for p in (ROOT / "results").iterdir() if p.is_dir())
+# The committed folders whose results were filed before fingerprints and migrated (regen.py migrate).
+MIGRATED = [p for p in COMMITTED if any("migrated_from" in json.loads(f.read_text())["manifest"]
+                                        for f in p.glob("*.json"))]
 
 
 @pytest.fixture(autouse=True)
@@ -225,11 +228,14 @@ def test_another_machines_stale_result_is_kept_and_labelled_with_its_date_and_co
 
 # --- migration and import ----------------------------------------------------------------------
 
-def _old_style_copy(target: Path) -> Path:
-    """The committed results as they were filed before fingerprints: id from the model string, no fingerprint."""
-    for folder in COMMITTED:
+def _old_style_copy(target: Path, at_this_commit: bool = False) -> Path:
+    """The migrated results as they were filed before fingerprints: id from the model string, no fingerprint.
+    ``at_this_commit``: with the code hash of today's timed code, as a checkout of this commit would hold them."""
+    for folder in MIGRATED:
         for path in sorted(folder.glob("*.json")):
             data = json.loads(path.read_text())
+            if at_this_commit:
+                data["code_hash"] = store.case_code_hash(CASES[data["case"]])
             manifest = data["manifest"]
             manifest.pop("fingerprint", None)
             manifest["machine_id"] = manifest.pop("migrated_from", manifest["machine_id"])
@@ -245,7 +251,7 @@ def test_migration_moves_old_results_to_their_machine_and_keeps_every_run(tmp_pa
     assert [p.name for p in root.iterdir()] == ["cpu-intel-r-xeon-r-processor-2c-249f011b"]
     moves = intake.migrate(root)
     assert len(moves) == len(before)
-    assert [p.name for p in root.iterdir()] == [folder.name for folder in COMMITTED]
+    assert [p.name for p in root.iterdir()] == [folder.name for folder in MIGRATED]
     for path in store.result_files(root):
         data = json.loads(path.read_text())
         assert data["runs"] == before[path.name]["runs"] and data["code_hash"] == before[path.name]["code_hash"]
@@ -253,13 +259,13 @@ def test_migration_moves_old_results_to_their_machine_and_keeps_every_run(tmp_pa
         assert fp["family"] is None and fp["model"] is None and fp["isa"]["avx2"] is None  # unknown, not guessed
         assert fp["isa"]["amx_bf16"] is True and fp["isa"]["avx512_bf16"] is True  # what the evidence recorded
         assert data["manifest"]["migrated_from"] == "cpu-intel-r-xeon-r-processor-2c-249f011b"
-        assert data == json.loads((COMMITTED[0] / path.name).read_text())  # what this repository committed
+        assert data == json.loads((MIGRATED[0] / path.name).read_text())  # what this repository committed
     assert intake.migrate(root) == []  # nothing left to move
 
 
 def test_migration_refuses_a_clash_and_moves_nothing(tmp_path):
     root = _old_style_copy(tmp_path / "results")
-    shutil.copytree(COMMITTED[0], root / COMMITTED[0].name)  # the target already holds every case
+    shutil.copytree(MIGRATED[0], root / MIGRATED[0].name)  # the target already holds every case
     before = sorted(str(p) for p in root.rglob("*.json"))
     with pytest.raises(intake.IntakeError, match="already holds"):
         intake.migrate(root)
@@ -301,7 +307,7 @@ def test_import_takes_in_another_checkouts_folder_and_renders_it(incoming, tmp_p
     (zen3,) = [p.name for p in incoming.iterdir()]
     assert (root / zen3 / "headline.json").read_bytes() == (incoming / zen3 / "headline.json").read_bytes()
     assert f"imported {zen3}/headline.json" in done.stdout
-    assert sorted(p.name for p in root.iterdir()) == sorted([zen3, *(f.name for f in COMMITTED)])
+    assert sorted(p.name for p in root.iterdir() if p.is_dir()) == sorted([zen3, *(f.name for f in COMMITTED)])
 
 
 @pytest.mark.parametrize("spoil, message", [
@@ -336,8 +342,8 @@ def test_import_refuses_a_duplicate(incoming, tmp_path):
 
 
 def test_import_migrates_an_old_style_folder(tmp_path):
-    old = _old_style_copy(tmp_path / "old")
+    old = _old_style_copy(tmp_path / "old", at_this_commit=True)  # import takes only results of today's code
     root = tmp_path / "store"
     done = _regen("import", str(old), "--results-dir", str(root), "--no-render")
     assert done.returncode == 0, done.stdout + done.stderr
-    assert [p.name for p in root.iterdir()] == [folder.name for folder in COMMITTED]
+    assert [p.name for p in root.iterdir()] == [folder.name for folder in MIGRATED]
