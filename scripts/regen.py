@@ -134,8 +134,9 @@ def cli() -> None:
               help="Run only this side's jobs (repeatable; default: every side); the others' stored runs are kept.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 @click.option("--profile", type=click.Choice(PROFILES), default="default", show_default=True,
-              help="quick: 1 process per configuration (minutes); default: 9 per CNN configuration at batch "
-                   "128, 4 for the rest that decides, fewer for trends (about an hour on 2 cores); full: 15.")
+              help="quick: one round of every configuration; default: six rounds of blocks for the three models "
+                   "and more for each side's contenders (docs/method.md#noise-adaptive), fewer for trends; "
+                   "full: nine rounds, more steps and sizes.")
 @click.option("--repeats", type=click.IntRange(min=1, max=MAX_REPEATS), default=None,
               help=f"Processes per configuration, 1 to {MAX_REPEATS} (overrides the profile).")
 @click.option("--force", is_flag=True, help="Rerun cases even when their stored result is fresh.")
@@ -192,6 +193,10 @@ def run(case_names, exclude, framework, device, profile, repeats, force, allow_d
     refusal = (f"refusing to replace stronger results with {profile}-profile ones: {'; '.join(downgrades)}; "
                "pass --allow-downgrade, a stronger --profile, or --exclude those cases") if downgrades else None
     jobs = {name: harness.plan(CASES[name], profile, repeats, frameworks) for name, _ in todo}
+    if empty := [name for name, _ in todo if not jobs[name]]:
+        # Otherwise the case would be saved with no runs, as if it had been measured.
+        raise InputError(f"no configuration of {', '.join(empty)} runs for {', '.join(frameworks)} on this device "
+                         f"in the {profile} profile (nothing was run); leave those cases out or choose another side")
     # Adaptive cases add rounds as they go (docs/method.md#noise-adaptive): the bar counts the most.
     most = {name: harness.most_processes(CASES[name], profile, repeats, frameworks) for name, _ in todo}
     total = sum(most.values())

@@ -408,3 +408,19 @@ def test_readers_and_a_dry_run_take_no_lock(cli, results, tmp_path, monkeypatch)
         bench.refresh_for_build("none", logging.getLogger("test"))  # a GUIDE_RUN=none build's step
         refused = invoke(cli, "run", "inference", "--force", "--results-dir", str(results))
         assert refused.exit_code == 2 and f"by pid {holder.pid}" in refused.output  # and measuring does take it
+
+
+def test_a_side_with_no_configuration_in_a_case_is_refused_before_anything_runs(cli, results, monkeypatch):
+    import dataclasses
+
+    from engine.bench import harness
+    from engine.bench.cases import CASES
+
+    torch_only = dataclasses.replace(CASES["inference"], grid={"quick": [("torch", "eager", 1, 1)]})
+    monkeypatch.setitem(CASES, "inference", torch_only)
+    monkeypatch.setattr(harness, "run_case", lambda *a, **k: pytest.fail("nothing may run"))
+    before = {p: p.read_bytes() for p in results.rglob("*.json")}
+    result = invoke(cli, "run", "inference", "--force", "--profile", "quick", "--framework", "tf",
+                    "--allow-downgrade", "--no-render", "--results-dir", str(results))
+    assert result.exit_code != 0 and "no configuration of inference runs for tf" in result.output
+    assert {p: p.read_bytes() for p in results.rglob("*.json")} == before
