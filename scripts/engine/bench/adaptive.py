@@ -60,9 +60,14 @@ def unsettled(rows: list[summarize.TrainRow]) -> list[tuple[str, str, int, int]]
     return sorted(todo, key=lambda c: (c[3], c[2], sides.order(c[0]), c[1]))
 
 
+def _so_far(case: Case, runs: list[dict]) -> dict:
+    """The runs so far as a result the summaries read (one regen: its rows pair by round)."""
+    return {"case": case.name, "runs": runs, "manifest": {"timestamp": "this regen"}}
+
+
 def rows_of(case: Case, runs: list[dict]) -> list[summarize.TrainRow]:
-    """The rows the runs so far give, as the page would compute them (one regen: paired by round)."""
-    return summarize.train_rows({"case": case.name, "runs": runs, "manifest": {"timestamp": "this regen"}})
+    """The rows the runs so far give, as the page would compute them."""
+    return summarize.train_rows(_so_far(case, runs))
 
 
 def allocate(case: Case, profile: str, runs: list[dict], screened: int,
@@ -107,7 +112,7 @@ def solo_jobs(case: Case, profile: str, runs: list[dict], first_round: int, thre
     """
     from engine.bench.harness import Job  # harness imports this module
 
-    result = {"case": case.name, "runs": runs, "manifest": {"timestamp": "this regen"}}
+    result = _so_far(case, runs)
     jobs = []
     rounds = case.processes(profile)
     flagged = [c for c in summarize.order_checks(result) if c["effect"].flagged]
@@ -123,7 +128,7 @@ def solo_jobs(case: Case, profile: str, runs: list[dict], first_round: int, thre
     fidelity = case.extra.get("fidelity_rounds", {}).get(profile, 0)
     if not fidelity:
         return jobs
-    rows = summarize.train_rows(result)
+    rows = rows_of(case, runs)
     batch = min((r.batch_size for r in rows), default=None)
     chosen = [best for fw in sides.IDS
               if (best := summarize.best(rows, fw, batch_size=batch, precision="fp32")) is not None]

@@ -12,10 +12,12 @@ from engine.bench import adaptive, stats
 from engine.bench import summarize as S
 from engine.bench.cases import CASES, FRAMEWORK_LABELS
 from engine.bench.render.format import hw_phrase, table
+from engine.bench.render.machines import MODELS as NAMED_MODELS
 from engine.bench.render.tables import best_pairs
 
-MODELS = ("headline", "transformer", "resnet")  # the three models the best-vs-best verdicts cover
-MODEL_NAMES = {"headline": "CNN", "transformer": "Transformer", "resnet": "ResNet"}
+# The three models the best-vs-best verdicts cover, as the Machines section names them.
+MODEL_NAMES = dict(NAMED_MODELS)
+MODELS = tuple(MODEL_NAMES)
 
 
 def _block_results(per_machine: dict) -> dict[str, dict]:
